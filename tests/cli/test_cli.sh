@@ -32,6 +32,7 @@ expect "validate shipped tree" 0 '^ok: referential tssr \(4 blocks, 20 competenc
 
 # the four mistakes, made on a copy of the shipped scenario
 scen="$src/scenarios/linux-web-01.json"
+cp -r "$src/scenarios/solutions" "$tmp/"
 sed 's/"weight": 2,/"weight": 2,,/' "$scen" >"$tmp/syntax.json"
 expect "syntax error located" 1 "syntax.json:[0-9]+:[0-9]+: invalid JSON" \
 	"$tl" validate --root "$src" "$tmp/syntax.json"

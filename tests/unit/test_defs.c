@@ -126,7 +126,7 @@ TL_TEST(unknown_probe_kind_is_located)
 	bool ok;
 	char *out = load_with("kind.json", bad, &ok);
 	CHECK(!ok);
-	CHECK_CONTAINS(out, "kind.json:11:32: tasks[0].criteria[0].probes[0]"
+	CHECK_CONTAINS(out, "kind.json:11:28: tasks[0].criteria[0].probes[0]"
 			    ".kind: unknown probe kind \"servce.active\"");
 	free(out);
 	free(bad);
@@ -269,7 +269,7 @@ TL_TEST(locate_walks_paths)
 	p.segs[0] = (tl_jseg){"c", 0};
 	p.segs[1] = (tl_jseg){"d", 0};
 	tl_json_locate(text, strlen(text), &p, 2, true, &line, &col);
-	CHECK(line == 2 && col == 9);
+	CHECK(line == 2 && col == 8);
 	/* a path that does not exist stops at the deepest match */
 	p.segs[1] = (tl_jseg){"zz", 0};
 	tl_json_locate(text, strlen(text), &p, 2, false, &line, &col);
