@@ -18,5 +18,9 @@ int tl_cli_validate(int argc, char **argv);
 int tl_cli_referential(int argc, char **argv);
 int tl_cli_kinds(int argc, char **argv);
 int tl_cli_demo(int argc, char **argv);
+/* Clients of tssrlabd's API (client.c, session.c, report.c, trainee.c). */
+int tl_cli_session(int argc, char **argv);
+int tl_cli_report(int argc, char **argv);
+int tl_cli_trainee(int argc, char **argv);
 
 #endif

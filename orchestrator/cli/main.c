@@ -24,6 +24,11 @@ static const struct {
 	 "show the TSSR title, its competences and their coverage"},
 	{"kinds", tl_cli_kinds, "list the probe kinds scenarios may use"},
 	{"demo", tl_cli_demo, "run the demo session (see README)"},
+	{"session", tl_cli_session,
+	 "create, list, show, grade and end sessions (tssrlabd)"},
+	{"report", tl_cli_report,
+	 "the grid, one trainee's report, manual scores, freeze"},
+	{"trainee", tl_cli_trainee, "a trainee's login token"},
 };
 
 static void usage(FILE *f)

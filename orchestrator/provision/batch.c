@@ -1,0 +1,137 @@
+/*
+ * batch.c: creating a whole class of instances with a fixed pool of
+ * worker threads.
+ *
+ * Everything is placed first, in one planning pass (all or nothing: a
+ * class that does not fit is refused before any object exists). Then the
+ * workers go over the planned instances twice, taking them one at a time
+ * from a shared index: first preparing every instance (networks, overlays,
+ * domain definitions), then booting them (start, readiness,
+ * personalisation). Under TCG a booting guest takes all the CPU it can
+ * get; preparing the whole class before the first guest starts keeps the
+ * orchestration work off a starved CPU, so the last guest starts seconds
+ * earlier (and a class that cannot be prepared fails before any guest
+ * runs). Workers share the host's libvirt connection (thread safe, with
+ * per-thread errors, so each failure carries its own libvirt message).
+ * Progress events from all workers go through one lock, so the caller's
+ * callback never runs twice at once.
+ */
+#include <string.h>
+
+#include "prov-internal.h"
+
+typedef struct batch {
+	tl_prov *p;
+	const tl_prov_request *reqs;
+	tl_prov_job *jobs;
+	size_t n;
+	int pass;	    /* 1: prepare, 2: boot; set between passes */
+	pthread_mutex_t mu; /* protects next */
+	size_t next;
+	tl_prov_run run;
+} batch;
+
+static void batch_one(batch *b, size_t i)
+{
+	tl_prov_job *j = &b->jobs[i];
+	if (b->pass == 1) {
+		if (tl_prov_run_step(&b->run, j->inst, NULL,
+				     TL_PROV_PHASE_PLACED, NULL)) {
+			tl_error_set(&j->err,
+				     "instance %s/%s: cancelled by the caller "
+				     "before creation",
+				     j->inst->session, j->inst->instance);
+			j->rc = -1;
+		} else {
+			tl_prov_job_prepare(j, &b->run);
+		}
+	} else if (j->rc == 0) {
+		tl_prov_job_boot(b->p, j, &b->run);
+		if (j->rc == 0)
+			tl_prov_run_step(&b->run, j->inst, NULL,
+					 TL_PROV_PHASE_DONE, NULL);
+	}
+	/* a failure is reported when it happens, once */
+	if (j->rc < 0 && !j->ended) {
+		j->ended = true;
+		tl_prov_run_step(&b->run, j->inst, NULL, TL_PROV_PHASE_FAILED,
+				 j->err.msg);
+		tl_prov_release(b->p, j->inst);
+	}
+}
+
+static void *batch_worker(void *arg)
+{
+	batch *b = arg;
+	for (;;) {
+		pthread_mutex_lock(&b->mu);
+		size_t i = b->next++;
+		pthread_mutex_unlock(&b->mu);
+		if (i >= b->n)
+			return NULL;
+		batch_one(b, i);
+	}
+}
+
+static void batch_pass(batch *b, int pass)
+{
+	b->pass = pass;
+	b->next = 0;
+	size_t nthreads =
+	    (size_t)b->p->workers < b->n ? (size_t)b->p->workers : b->n;
+	pthread_t *threads = tl_xcalloc(nthreads, sizeof *threads);
+	size_t started = 0;
+	for (size_t t = 1; t < nthreads; t++) {
+		if (pthread_create(&threads[t], NULL, batch_worker, b) != 0)
+			break; /* fewer workers: the others share the work */
+		started = t;
+	}
+	batch_worker(b); /* this thread works too */
+	for (size_t t = 1; t <= started; t++)
+		pthread_join(threads[t], NULL);
+	free(threads);
+}
+
+int tl_prov_create_many(tl_prov *p, const tl_prov_request *reqs, size_t n,
+			tl_prov_progress_fn fn, void *ud, tl_prov_outcome *ret,
+			tl_error *err)
+{
+	memset(ret, 0, n * sizeof *ret);
+	if (n == 0)
+		return 0;
+	tl_prov_instance **plans = tl_xcalloc(n, sizeof *plans);
+	if (tl_prov_plan_all(p, reqs, n, plans, err) < 0) {
+		free(plans);
+		return -1;
+	}
+	batch b = {.p = p, .reqs = reqs, .n = n};
+	b.jobs = tl_xcalloc(n, sizeof *b.jobs);
+	for (size_t i = 0; i < n; i++)
+		tl_prov_job_init(&b.jobs[i], plans[i], &reqs[i]);
+	free(plans);
+	tl_prov_run_init(&b.run, fn, ud);
+	for (size_t i = 0; i < n; i++)
+		b.run.total += tl_prov_run_steps(&reqs[i]);
+	pthread_mutex_init(&b.mu, NULL);
+
+	batch_pass(&b, 1);
+	batch_pass(&b, 2);
+
+	int failed = 0;
+	for (size_t i = 0; i < n; i++) {
+		tl_prov_job *j = &b.jobs[i];
+		if (j->rc == 0) {
+			tl_prov_release(p, j->inst);
+			ret[i].instance = j->inst;
+		} else {
+			ret[i].error = j->err;
+			tl_prov_instance_free(j->inst);
+			failed++;
+		}
+		tl_prov_job_fini(j);
+	}
+	free(b.jobs);
+	pthread_mutex_destroy(&b.mu);
+	tl_prov_run_fini(&b.run);
+	return failed;
+}
