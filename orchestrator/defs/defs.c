@@ -441,7 +441,8 @@ const char *tl_defs_default_root(void)
 	/* A binary running from its build folder reads the source tree. */
 	static char exe[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-	if (n > 0 && *TL_BUILD_ROOT) {
+	static const char build_root[] = TL_BUILD_ROOT;
+	if (n > 0 && build_root[0] != '\0') {
 		exe[n] = '\0';
 		size_t bl = strlen(TL_BUILD_ROOT);
 		if (!strncmp(exe, TL_BUILD_ROOT, bl) && exe[bl] == '/' &&
