@@ -113,6 +113,7 @@ TL_DEFINE_FREEP(tl_prov, tl_prov_free)
  * (defined, built and started through libvirt when missing). Hosts are
  * added before any instance is created. */
 int tl_prov_host_add(tl_prov *p, const tl_prov_host_config *hc, tl_error *err);
+/* Number of hosts added. */
 size_t tl_prov_host_count(const tl_prov *p);
 /* Current usage of host i, counted from libvirt (every tssrlab domain
  * there) plus what is being created in this process. */
@@ -293,6 +294,7 @@ typedef enum {
 	TL_PROV_STATE_CRASHED,
 } tl_prov_state;
 
+/* The machine's domain state as libvirt reports it, in ret. */
 int tl_prov_machine_state(tl_prov *p, tl_prov_instance *inst,
 			  const char *machine, tl_prov_state *ret,
 			  tl_error *err);

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers of the image smoke tests (sourced by smoke-*.sh).
 #
 # A smoke test builds an image (cached), boots it as a transient libvirt
@@ -257,6 +258,7 @@ setup_image() {
     IMAGE_PATH=$("$ROOT/tools/build-image" "$id" | tail -n1) || fail "tools/build-image $id failed"
     log "image $id ready in $(elapsed "$t" "$(now)")s: $IMAGE_PATH"
     [ -f "$KEY" ] || fail "management key $KEY missing"
-    local disk=$IMAGE_PATH/$(image_field .disk)
+    local disk
+    disk=$IMAGE_PATH/$(image_field .disk)
     log "base disk: $(qemu-img info --output=json "$disk" | jq -r '"virtual \(.["virtual-size"]/1048576|floor) MiB, qcow2 file \(.["actual-size"]/1048576*10|floor/10) MiB"')"
 }

@@ -17,6 +17,11 @@ users:
       - ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBdhzmgkCJfAkLG93mt3jJALMTShVPDk0uo9Jqa+8XyP exploit@editions-lumiere
     sudo: "ALL=(root) NOPASSWD: /usr/bin/systemctl restart container-catalogue.service, /usr/bin/podman logs catalogue"
 timezone: Europe/Paris
+# l'image ne fournit que la locale C.UTF-8
+locale: C.UTF-8
+# les clés d'hôte SSH enregistrées par la plateforme sont conservées
+ssh_deletekeys: false
+ssh_genkeytypes: []
 write_files:
   - path: /etc/motd
     permissions: "0644"
@@ -27,13 +32,14 @@ printf 'instance-id: iid-catalogue-01\nlocal-hostname: vm-catalogue-01\n' >/var/
 printf 'datasource_list: [ NoCloud, None ]\n' >/etc/cloud/cloud.cfg.d/90-datasource.cfg
 printf 'network: {config: disabled}\n' >/etc/cloud/cloud.cfg.d/99-reseau.cfg
 cloud-init schema --config-file /var/lib/cloud/seed/nocloud/user-data >/dev/null
-if ! cloud-init status 2>/dev/null | grep -q 'status: done'; then
+if ! python3 -c 'import json, sys; sys.exit(1 if json.load(open("/var/lib/cloud/data/result.json"))["v1"]["errors"] else 0)' 2>/dev/null; then
+	cloud-init clean --logs >/dev/null 2>&1 || true
 	cloud-init init --local >/dev/null 2>&1
 	cloud-init init >/dev/null 2>&1
 	cloud-init modules --mode config >/dev/null 2>&1
 	cloud-init modules --mode final >/dev/null 2>&1
 fi
-cloud-init status | grep -q 'status: done'
+python3 -c 'import json, sys; sys.exit(1 if json.load(open("/var/lib/cloud/data/result.json"))["v1"]["errors"] else 0)'
 
 # 2. image, data volume, container managed by systemd
 install -d -m 755 /srv/catalogue

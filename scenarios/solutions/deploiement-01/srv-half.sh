@@ -21,7 +21,6 @@ dhcp-boot=tag:efi64,bootx64.efi
 dhcp-boot=tag:!efi64,pxelinux.0
 enable-tftp
 tftp-root=/srv/tftp
-tftp-secure
 log-dhcp
 EOF
 systemctl enable dnsmasq

@@ -40,13 +40,13 @@ etat() {
 grep -Ev '^[[:space:]]*(#|$)' /etc/supervision/hotes.conf | while IFS=';' read -r hote ip services; do
 	for s in $(echo "$services" | tr ',' ' '); do
 		case $s in
-		ping) out=$($P/check_ping -H "$ip" -w 200,20% -c 500,60% -p 2 -t 5); rc=$? ;;
-		http) out=$($P/check_http -H "$ip" -t 5); rc=$? ;;
-		ssh) out=$($P/check_ssh -H "$ip" -t 5); rc=$? ;;
+		ping) out=$($P/check_ping -H "$ip" -w 500,20% -c 1000,60% -p 3 -t 15); rc=$? ;;
+		http) out=$($P/check_http -H "$ip" -t 15); rc=$? ;;
+		ssh) out=$($P/check_ssh -H "$ip" -t 20); rc=$? ;;
 		snmp)
-			out=$(snmpget -v2c -c "$COMMUNAUTE" -t 3 -r 1 -Oqv "$ip" .1.3.6.1.2.1.1.3.0 2>&1) && rc=0 || rc=2 ;;
+			out=$(snmpget -v2c -c "$COMMUNAUTE" -t 5 -r 2 -Oqv "$ip" .1.3.6.1.2.1.1.3.0 2>&1) && rc=0 || rc=2 ;;
 		disque)
-			pc=$(snmpget -v2c -c "$COMMUNAUTE" -t 3 -r 1 -Oqv "$ip" .1.3.6.1.4.1.2021.9.1.9.1 2>/dev/null)
+			pc=$(snmpget -v2c -c "$COMMUNAUTE" -t 5 -r 2 -Oqv "$ip" .1.3.6.1.4.1.2021.9.1.9.1 2>/dev/null)
 			case $pc in
 			'' | *[!0-9]*) rc=2; out="pas de réponse SNMP pour le disque" ;;
 			*)
