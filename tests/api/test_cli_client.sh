@@ -8,7 +8,6 @@
 # usage: test_cli_client.sh TSSRLAB TSSRLABD SOURCE_ROOT
 set -u
 tl=$1 tld=$2 src=$3
-pass=0 fail=0
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/tssrlab-cli-XXXXXX")
 dpid=
 cleanup() {
@@ -16,22 +15,7 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
-ok() { echo "ok   $1"; pass=$((pass + 1)); }
-ko() { echo "FAIL $1"; shift; printf '  %s\n' "$@"; fail=$((fail + 1)); }
-expect() { # name want_rc want_regex cmd...
-	local name=$1 rc=$2 re=$3
-	shift 3
-	local out code
-	out=$("$@" 2>&1)
-	code=$?
-	if [[ $code -ne $rc ]]; then
-		ko "$name" "exit $code, expected $rc" "$out"
-	elif ! grep -Eq -- "$re" <<<"$out"; then
-		ko "$name" "output does not match /$re/:" "$out"
-	else
-		ok "$name"
-	fi
-}
+. "$src/tests/lib/testlib.sh"
 
 cat >"$tmp/conf" <<CONF
 state_dir = $tmp/state
@@ -153,5 +137,4 @@ else
 	ko "SIGTERM: graceful stop, pid file removed" "$(tail -3 "$tmp/d-state/tssrlabd.log")"
 fi
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

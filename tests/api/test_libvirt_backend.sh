@@ -11,7 +11,6 @@
 # usage: test_libvirt_backend.sh TSSRLAB TSSRLABD SOURCE_ROOT
 set -u
 tl=$1 tld=$2 src=$3
-pass=0 fail=0
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/tssrlab-lv-XXXXXX")
 dpid=
 cleanup() {
@@ -19,22 +18,7 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
-ok() { echo "ok   $1"; pass=$((pass + 1)); }
-ko() { echo "FAIL $1"; shift; printf '  %s\n' "$@"; fail=$((fail + 1)); }
-expect() { # name want_rc want_regex cmd...
-	local name=$1 rc=$2 re=$3
-	shift 3
-	local out code
-	out=$("$@" 2>&1)
-	code=$?
-	if [[ $code -ne $rc ]]; then
-		ko "$name" "exit $code, expected $rc" "$out"
-	elif ! grep -Eq -- "$re" <<<"$out"; then
-		ko "$name" "output does not match /$re/:" "$out"
-	else
-		ok "$name"
-	fi
-}
+. "$src/tests/lib/testlib.sh"
 
 # fake built images, and the fixture that shows them as libvirt pools
 mkdir -p "$tmp/images" "$tmp/pool"
@@ -114,5 +98,4 @@ else
 fi
 kill "$dpid"; wait "$dpid"; rc=$?; dpid=
 [ "$rc" = 0 ] && ok "graceful stop" || ko "graceful stop" "exit $rc"
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -7,25 +7,9 @@
 # usage: test_cli.sh TSSRLAB TSSRLABD SOURCE_ROOT
 set -u
 tl=$1 tld=$2 src=$3
-pass=0 fail=0
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-ok() { echo "ok   $1"; pass=$((pass + 1)); }
-ko() { echo "FAIL $1"; shift; printf '  %s\n' "$@"; fail=$((fail + 1)); }
-expect() { # name want_rc want_regex cmd...
-	local name=$1 rc=$2 re=$3
-	shift 3
-	local out code
-	out=$("$@" 2>&1)
-	code=$?
-	if [[ $code -ne $rc ]]; then
-		ko "$name" "exit $code, expected $rc" "$out"
-	elif ! grep -Eq -- "$re" <<<"$out"; then
-		ko "$name" "output does not match /$re/:" "$out"
-	else
-		ok "$name"
-	fi
-}
+. "$src/tests/lib/testlib.sh"
 
 expect "validate shipped tree" 0 '^ok: referential tssr \(4 blocks, 20 competences' \
 	"$tl" validate --root "$src"
@@ -85,5 +69,4 @@ expect "unknown command" 2 'unknown command' "$tl" frobnicate
 expect "tssrlabd -n" 0 '^configuration OK$' "$tld" -n -D "$src"
 expect "tssrlabd -n on bad tree" 1 'no referential found|not found' "$tld" -n -D "$tmp"
 
-echo "$pass passed, $fail failed"
-[[ $fail -eq 0 ]]
+finish
