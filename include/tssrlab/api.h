@@ -68,6 +68,7 @@ extern const tl_api_schema tl_api_schema_empty;
 extern const tl_api_schema tl_api_schema_grade;
 extern const tl_api_schema tl_api_schema_manual;
 extern const tl_api_schema tl_api_schema_token;
+extern const tl_api_schema tl_api_schema_solution;
 extern const tl_api_schema *const tl_api_schemas[];
 
 /* Is s a valid slug (session, trainee, machine, criterion ids)? */

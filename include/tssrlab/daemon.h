@@ -48,7 +48,14 @@ typedef struct tl_config {
 	char *admin_token_file;	  /* state_dir/admin.token (0600) */
 	char *backend;		  /* "libvirt" | "test" */
 	char *libvirt_uri;	  /* qemu:///system */
-	char *accel;		  /* kvm | tcg */
+	char *accel;		  /* kvm | tcg: a host setting (tools/setup
+				     tries a KVM boot and writes it) */
+	char *reconcile;	  /* "on": start-up removes orphans */
+	char *solutions;	  /* "on": admins may apply reference
+				     solutions (demo, scenario proofs) */
+	char *web_root;		  /* the web interface's built files; NULL: the
+				     build's web/site when run from a build,
+				     else the installed data dir's */
 	char *access_address;	  /* 127.0.0.1: where forwards bind */
 	char *access;		  /* "loopback" | "bridged" */
 	char *images_dir;	  /* built images (NULL: provisioner's) */
@@ -108,6 +115,12 @@ struct tl_backend {
 	 * that cannot be reached give TL_PROBE_ERROR results, not -1. */
 	int (*grade)(tl_backend *b, const tl_backend_instance *inst,
 		     tl_probe_result *ret, tl_error *err);
+	/* Runs a shell script as root on one machine of a ready instance
+	 * (reference solutions). *ret_output receives the tail of what it
+	 * printed (new string). A non-zero exit is -1 with its output. */
+	int (*run)(tl_backend *b, const tl_backend_instance *inst,
+		   const char *machine, const char *script, int timeout_s,
+		   char **ret_output, tl_error *err);
 	/* Stops the instance's machines (kept, not removed). */
 	int (*stop)(tl_backend *b, const tl_backend_instance *inst,
 		    tl_error *err);
@@ -125,6 +138,13 @@ struct tl_backend {
 	 * instance; sets *ret_removed to the count removed. */
 	int (*reconcile)(tl_backend *b, const tl_backend_instance *live,
 			 size_t n_live, size_t *ret_removed, tl_error *err);
+	/* A socket connected to one machine's screen (VNC, RFB protocol)
+	 * for the browser console; *ret_fd is the caller's to close. Unlike
+	 * the others this is called from an HTTP thread, possibly while a
+	 * job of the same instance runs: it must be quick and must not
+	 * change the instance. */
+	int (*console_fd)(tl_backend *b, const tl_backend_instance *inst,
+			  const char *machine, int *ret_fd, tl_error *err);
 	void (*free)(tl_backend *b);
 };
 

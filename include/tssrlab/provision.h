@@ -313,6 +313,12 @@ int tl_prov_machine_reboot(tl_prov *p, tl_prov_instance *inst,
  * (new host key in host_fp, same trainee password). */
 int tl_prov_machine_reset(tl_prov *p, tl_prov_instance *inst,
 			  const char *machine, unsigned flags, tl_error *err);
+/* A socket connected to the machine's VNC display (console.c): through
+ * libvirt (virDomainOpenGraphicsFD), else 127.0.0.1 and the port of the
+ * live XML when the host is this machine. The caller owns *ret_fd
+ * (close it). The machine must be running. */
+int tl_prov_machine_console_fd(tl_prov *p, tl_prov_instance *inst,
+			       const char *machine, int *ret_fd, tl_error *err);
 
 /* ---- inventory, sessions, reconcile ---- */
 

@@ -157,11 +157,19 @@ int tl_store_job_claim(tl_store *st, json_t **ret, tl_error *err);
 /* Ends a job: "done" | "failed" | "rolled_back", with error (may be NULL). */
 int tl_store_job_finish(tl_store *st, int64_t id, const char *state,
 			const char *error, tl_error *err);
+/* Ends every queued job of a session as "failed" with why (a session
+ * being destroyed provisions and grades nothing more). */
+int tl_store_jobs_cancel(tl_store *st, const char *session, const char *why,
+			 tl_error *err);
 /* Puts a job back in the queue (resume after a restart). */
 int tl_store_job_requeue(tl_store *st, int64_t id, tl_error *err);
 /* Jobs in a state ("running", "queued"), oldest first. */
 int tl_store_jobs_in_state(tl_store *st, const char *state, json_t **ret,
 			   tl_error *err);
+/* One job as a row (id, kind, session, instance, target, state,
+ * attempts, error, created_at, started_at, finished_at);
+ * TL_STORE_NOTFOUND when there is none. */
+int tl_store_job_get(tl_store *st, int64_t id, json_t **ret, tl_error *err);
 /* Number of jobs of a session not yet finished (queued or running),
  * optionally of one instance (0: any) and of one kind (NULL: any). */
 int tl_store_jobs_pending(tl_store *st, const char *session, int64_t instance,

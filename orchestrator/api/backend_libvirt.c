@@ -13,6 +13,7 @@
  * cannot tell them (an adopted machine): the store is the pin.
  */
 #include <errno.h>
+#include <sys/stat.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <string.h>
@@ -32,6 +33,7 @@ typedef struct lv_backend {
 	tl_prov_access access;
 	unsigned flags; /* TL_PROV_NO_READY with provision_wait = none */
 	char *host_name;
+	bool keep_orphans; /* reconcile = off: adopt ours, remove nothing */
 	pthread_mutex_t lock; /* guards list (not the instances: the job
 				 layer never runs two jobs of one instance) */
 	cached *list;
@@ -235,6 +237,42 @@ static int lv_setup(tl_backend *b, const tl_backend_instance *bi, tl_error *err)
 	return 0;
 }
 
+static int lv_run(tl_backend *b, const tl_backend_instance *bi,
+		  const char *machine, const char *script, int timeout_s,
+		  char **ret_output, tl_error *err)
+{
+	lv_backend *l = b->priv;
+	*ret_output = NULL;
+	tl_prov_instance *in = need(l, bi, err);
+	if (!in)
+		return -1;
+	tl_prov_machine *m = tl_prov_instance_machine(in, machine);
+	if (!m)
+		return tl_error_set(err, "no machine \"%s\" in this instance",
+				    machine);
+	pin_from_store(in, bi->machines);
+	tl_ssh_target t;
+	tl_prov_machine_ssh_target(l->prov, m, &t);
+	tl_ssh_result r = {0};
+	int rc = tl_ssh_run(&t, "sh -s", script, strlen(script), timeout_s,
+			    256u << 10, &r, err);
+	if (rc == 0) {
+		/* the tail: where a failing script says why */
+		const char *o = r.out ? r.out : "", *e = r.err ? r.err : "";
+		size_t lo = strlen(o), le = strlen(e);
+		*ret_output = tl_xasprintf("%s%s%s", lo > 2000 ? o + lo - 2000 : o,
+					   le ? "\n[stderr] " : "",
+					   le > 2000 ? e + le - 2000 : e);
+		if (r.exit_status != 0)
+			rc = tl_error_set(err, "exited %d: %.600s",
+					  r.exit_status,
+					  le ? (le > 600 ? e + le - 600 : e)
+					     : (lo > 600 ? o + lo - 600 : o));
+	}
+	tl_ssh_result_clear(&r);
+	return rc;
+}
+
 static int lv_grade(tl_backend *b, const tl_backend_instance *bi,
 		    tl_probe_result *ret, tl_error *err)
 {
@@ -325,11 +363,14 @@ static int lv_reset(tl_backend *b, const tl_backend_instance *bi,
 typedef struct {
 	const tl_backend_instance *live;
 	size_t n;
+	bool keep_all;
 } live_set;
 
 static bool is_live(void *ud, const char *session, const char *instance)
 {
 	const live_set *ls = ud;
+	if (ls->keep_all)
+		return true;
 	for (size_t i = 0; i < ls->n; i++)
 		if (!strcmp(ls->live[i].session, session) &&
 		    !strcmp(ls->live[i].trainee, instance))
@@ -341,7 +382,7 @@ static int lv_reconcile(tl_backend *b, const tl_backend_instance *live,
 			size_t n_live, size_t *ret_removed, tl_error *err)
 {
 	lv_backend *l = b->priv;
-	live_set ls = {live, n_live};
+	live_set ls = {live, n_live, l->keep_orphans};
 	tl_prov_report rep = {0};
 	int rc = tl_prov_reconcile(l->prov, is_live, &ls, &rep, err);
 	*ret_removed = rep.n_removed;
@@ -360,6 +401,28 @@ static int lv_reconcile(tl_backend *b, const tl_backend_instance *live,
 		tl_error_prefix(err, "%zu orphan objects could not be removed",
 				rep.n_failed);
 	tl_prov_report_clear(&rep);
+	return rc;
+}
+
+static int lv_console_fd(tl_backend *b, const tl_backend_instance *bi,
+			 const char *machine, int *ret_fd, tl_error *err)
+{
+	lv_backend *l = b->priv;
+	*ret_fd = -1;
+	/* held across the call: a teardown on a worker cannot free the
+	 * instance under us (the call is one libvirt round trip) */
+	pthread_mutex_lock(&l->lock);
+	tl_prov_instance *in = NULL;
+	for (cached *c = l->list; c; c = c->next)
+		if (c->id == bi->id)
+			in = c->inst;
+	int rc =
+	    in ? tl_prov_machine_console_fd(l->prov, in, machine, ret_fd, err)
+	       : tl_error_set(err,
+			      "instance %s/%s is not known to the "
+			      "provisioner",
+			      bi->session, bi->trainee);
+	pthread_mutex_unlock(&l->lock);
 	return rc;
 }
 
@@ -391,7 +454,14 @@ tl_backend *tl_backend_libvirt_new(const tl_config *cfg, tl_error *err)
 	tl_prov *p = tl_prov_new(&pc, err);
 	if (!p)
 		return NULL;
+	/* every machine's serial console, for whoever must find out why a
+	 * machine did not come up */
+	TL_AUTOFREE char *consoles = tl_xasprintf("%s/consoles", cfg->state_dir);
+	if (mkdir(consoles, 0700) < 0 && errno != EEXIST)
+		tl_log(TL_LOG_WARN, "consoles", "dir=%s error=\"%s\"", consoles,
+		       strerror(errno));
 	tl_prov_host_config hc = {
+	    .console_log_dir = consoles,
 	    .name = "local",
 	    .uri = cfg->libvirt_uri,
 	    .accel = !strcmp(cfg->accel, "kvm") ? TL_PROV_ACCEL_KVM
@@ -410,6 +480,7 @@ tl_backend *tl_backend_libvirt_new(const tl_config *cfg, tl_error *err)
 	l->access = !strcmp(cfg->access, "bridged") ? TL_PROV_ACCESS_BRIDGED
 						    : TL_PROV_ACCESS_LOOPBACK;
 	l->host_name = tl_xstrdup("local");
+	l->keep_orphans = !strcmp(cfg->reconcile, "off");
 	if (!strcmp(cfg->provision_wait, "none"))
 		l->flags = TL_PROV_NO_READY;
 	pthread_mutex_init(&l->lock, NULL);
@@ -419,10 +490,12 @@ tl_backend *tl_backend_libvirt_new(const tl_config *cfg, tl_error *err)
 	b->create = lv_create;
 	b->setup = lv_setup;
 	b->grade = lv_grade;
+	b->run = lv_run;
 	b->stop = lv_stop;
 	b->reset = lv_reset;
 	b->destroy = lv_destroy;
 	b->reconcile = lv_reconcile;
+	b->console_fd = lv_console_fd;
 	b->free = lv_free;
 	return b;
 }

@@ -181,6 +181,18 @@ static int t_grade(tl_backend *b, const tl_backend_instance *inst,
 	return 0;
 }
 
+static int t_run(tl_backend *b, const tl_backend_instance *inst,
+		 const char *machine, const char *script, int timeout_s,
+		 char **ret_output, tl_error *err)
+{
+	(void)b, (void)inst, (void)script, (void)timeout_s;
+	*ret_output = NULL;
+	return tl_error_set(err,
+			    "the test backend has no real machines: it "
+			    "cannot run scripts on %s (use backend = libvirt)",
+			    machine);
+}
+
 static int set_state(tl_backend *b, const tl_backend_instance *inst,
 		     const char *only, const char *state, tl_error *err)
 {
@@ -251,6 +263,16 @@ static int t_reconcile(tl_backend *b, const tl_backend_instance *live,
 	return 0;
 }
 
+static int t_console_fd(tl_backend *b, const tl_backend_instance *inst,
+			const char *machine, int *ret_fd, tl_error *err)
+{
+	(void)b;
+	(void)inst;
+	(void)machine;
+	*ret_fd = -1;
+	return tl_error_set(err, "no console on the test backend");
+}
+
 static void t_free(tl_backend *b)
 {
 	if (!b)
@@ -282,10 +304,12 @@ tl_backend *tl_backend_test_new(const tl_config *cfg, tl_error *err)
 	b->create = t_create;
 	b->setup = t_setup;
 	b->grade = t_grade;
+	b->run = t_run;
 	b->stop = t_stop;
 	b->reset = t_reset;
 	b->destroy = t_destroy;
 	b->reconcile = t_reconcile;
+	b->console_fd = t_console_fd;
 	b->free = t_free;
 	return b;
 }

@@ -274,6 +274,12 @@ static const tl_api_field token_fields[] = {
 };
 const tl_api_schema tl_api_schema_token = {"token", token_fields};
 
+static const tl_api_field solution_fields[] = {
+    {"part", TL_API_SLUG, true, 1, 8, 0, NULL},
+    {NULL, 0, 0, 0, 0, 0, NULL},
+};
+const tl_api_schema tl_api_schema_solution = {"solution", solution_fields};
+
 const tl_api_schema *const tl_api_schemas[] = {
     &tl_api_schema_session_create,
     &tl_api_schema_session_extend,
@@ -281,5 +287,6 @@ const tl_api_schema *const tl_api_schemas[] = {
     &tl_api_schema_grade,
     &tl_api_schema_manual,
     &tl_api_schema_token,
+    &tl_api_schema_solution,
     NULL,
 };

@@ -29,6 +29,8 @@ void tl_config_defaults(tl_config *cfg)
 	cfg->backend = tl_xstrdup("libvirt");
 	cfg->libvirt_uri = tl_xstrdup("qemu:///system");
 	cfg->accel = tl_xstrdup("kvm");
+	cfg->reconcile = tl_xstrdup("on");
+	cfg->solutions = tl_xstrdup("off");
 	cfg->access_address = tl_xstrdup("127.0.0.1");
 	cfg->access = tl_xstrdup("loopback");
 	cfg->ready_timeout_s = 300;
@@ -48,7 +50,8 @@ void tl_config_clear(tl_config *cfg)
 	    &cfg->log_file,	  &cfg->log_level,   &cfg->admin_token_file,
 	    &cfg->backend,	  &cfg->libvirt_uri, &cfg->accel,
 	    &cfg->access_address, &cfg->ssh_key,     &cfg->access,
-	    &cfg->images_dir,	  &cfg->pool_path,   &cfg->provision_wait};
+	    &cfg->images_dir,	  &cfg->pool_path,   &cfg->provision_wait,
+	    &cfg->reconcile,	  &cfg->solutions,   &cfg->web_root};
 	for (size_t i = 0; i < sizeof strs / sizeof *strs; i++) {
 		free(*strs[i]);
 		*strs[i] = NULL;
@@ -101,6 +104,9 @@ static const key_def keys[] = {
     {"pool_path", K_STR, S(pool_path), 0, 0, NULL},
     {"ready_timeout", K_INT, S(ready_timeout_s), 10, 3600, NULL},
     {"provision_wait", K_CHOICE, S(provision_wait), 0, 0, "ssh|none"},
+    {"reconcile", K_CHOICE, S(reconcile), 0, 0, "on|off"},
+    {"solutions", K_CHOICE, S(solutions), 0, 0, "off|on"},
+    {"web_root", K_STR, S(web_root), 0, 0, NULL},
     {"tick_ms", K_INT, S(tick_ms), 10, 60000, NULL},
     {"db_max_pages", K_LONG, S(db_max_pages), 0, LONG_MAX, NULL},
     {"test_provision_ms", K_INT, S(test_provision_ms), 0, 600000, NULL},

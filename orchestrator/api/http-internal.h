@@ -41,6 +41,12 @@ typedef struct tl_resp {
 	size_t len;
 	const char *ctype;
 	struct MHD_Response *raw; /* or a ready response (event stream) */
+	bool raw_headers; /* raw carries every header it needs (static files,
+			     WebSocket upgrade) */
+	/* called once the request is over, whatever happened (the console
+	 * closes a display socket that was never handed over) */
+	void (*on_end)(void *cls);
+	void *on_end_cls;
 } tl_resp;
 
 typedef void (*tl_handler)(tl_req *r, tl_resp *out);
@@ -52,6 +58,9 @@ typedef struct tl_route {
 	const tl_api_schema *schema; /* body schema (POST/PUT) or NULL */
 	tl_handler fn;
 	const char *doc;
+	/* the token may also come as ?access_token= (EventSource and
+	 * WebSocket cannot send an Authorization header) */
+	bool query_token;
 } tl_route;
 
 extern const tl_route tl_routes[];
@@ -64,5 +73,14 @@ void tl_resp_error(tl_resp *out, int status, const char *field, const char *fmt,
 void tl_resp_store(tl_resp *out, int rc, const tl_error *err);
 /* A query-string argument, or NULL. */
 const char *tl_req_query(tl_req *r, const char *key);
+
+/* GET .../machines/{m}/console: the WebSocket to a machine's screen
+ * (console.c). */
+void tl_console_handler(tl_req *r, tl_resp *out);
+/* Serves a file of the web interface for a URL outside the API (web.c):
+ * fills out and returns true, or returns false when there is no web
+ * interface to serve (no web root): the caller answers 404. */
+bool tl_web_serve(tl_daemon *d, struct MHD_Connection *conn, const char *url,
+		  const char *method, tl_resp *out);
 
 #endif

@@ -23,7 +23,9 @@
 typedef struct conn_ctx {
 	tl_buf body;
 	bool too_big;
-	bool answered; /* an early answer was queued */
+	bool answered;		   /* an early answer was queued */
+	void (*on_end)(void *cls); /* tl_resp.on_end, run at completion */
+	void *on_end_cls;
 } conn_ctx;
 
 void tl_resp_json(tl_resp *out, int status, json_t *j)
@@ -115,17 +117,21 @@ static bool match(const char *pattern, char **seg, size_t n, tl_req *r)
 	return true;
 }
 
-static int authenticate(tl_req *r, tl_resp *out)
+static int authenticate(tl_req *r, tl_resp *out, bool query_token)
 {
 	const char *h = MHD_lookup_connection_value(
 	    r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-	if (!h || strncasecmp(h, "Bearer ", 7)) {
+	/* EventSource and WebSocket cannot send a header: their routes take
+	 * the token from ?access_token= (only when no header is given) */
+	const char *qt =
+	    query_token && !h ? tl_req_query(r, "access_token") : NULL;
+	if (!qt && (!h || strncasecmp(h, "Bearer ", 7))) {
 		tl_resp_error(out, MHD_HTTP_UNAUTHORIZED, NULL,
 			      "missing bearer token (Authorization: Bearer "
 			      "TOKEN)");
 		return -1;
 	}
-	const char *tok = h + 7;
+	const char *tok = qt ? qt : h + 7;
 	while (*tok == ' ')
 		tok++;
 	char hash[65];
@@ -165,6 +171,9 @@ static void dispatch(tl_daemon *d, struct MHD_Connection *conn, const char *url,
 	else if (!strncmp(url, TL_API_PREFIX "/", strlen(TL_API_PREFIX) + 1))
 		path = url + strlen(TL_API_PREFIX) + 1;
 	else {
+		/* outside the API: the web interface's files (web.c) */
+		if (tl_web_serve(d, conn, url, method, out))
+			return;
 		tl_resp_error(
 		    out, MHD_HTTP_NOT_FOUND, NULL,
 		    "no such endpoint: %.200s (the API is under " TL_API_PREFIX
@@ -202,7 +211,7 @@ static void dispatch(tl_daemon *d, struct MHD_Connection *conn, const char *url,
 		return;
 	}
 	if (!(route->roles & TL_ROLE_PUBLIC)) {
-		if (authenticate(&r, out) < 0)
+		if (authenticate(&r, out, route->query_token) < 0)
 			return;
 		if (!(route->roles & r.role)) {
 			tl_resp_error(out, MHD_HTTP_FORBIDDEN, NULL,
@@ -255,7 +264,7 @@ static enum MHD_Result send_resp(tl_daemon *d, struct MHD_Connection *conn,
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
 					"no-store");
 		out->text = NULL;
-	} else {
+	} else if (!out->raw_headers) {
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
 					"text/event-stream");
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
@@ -316,6 +325,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	c->answered = true;
 	tl_resp out = {.status = MHD_HTTP_OK};
 	dispatch(d, conn, url, method, c, &out);
+	c->on_end = out.on_end;
+	c->on_end_cls = out.on_end_cls;
 	return send_resp(d, conn, &out);
 }
 
@@ -330,6 +341,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		tl_log(TL_LOG_DEBUG, "http.terminated", "code=%d", (int)toe);
 	if (!c)
 		return;
+	if (c->on_end)
+		c->on_end(c->on_end_cls);
 	tl_buf_clear(&c->body);
 	free(c);
 	*con_cls = NULL;
@@ -355,7 +368,8 @@ int tl_http_start(tl_daemon *d, tl_error *err)
 	struct sockaddr_in6 a6 = {0};
 	struct sockaddr *sa;
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO |
-			 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+			 MHD_ALLOW_SUSPEND_RESUME | MHD_ALLOW_UPGRADE |
+			 MHD_USE_ERROR_LOG;
 	if (inet_pton(AF_INET, d->cfg.listen, &a4.sin_addr) == 1) {
 		a4.sin_family = AF_INET;
 		a4.sin_port = htons((uint16_t)d->cfg.port);
@@ -392,6 +406,8 @@ int tl_http_start(tl_daemon *d, tl_error *err)
 	    {cert ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0, key},
 	    {MHD_OPTION_END, 0, NULL},
 	};
+	if (!d->consoles)
+		d->consoles = tl_consoles_new();
 	d->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, d,
 				  MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
 	if (!d->mhd)
@@ -411,9 +427,13 @@ void tl_http_stop(tl_daemon *d)
 		return;
 	/* every suspended stream must be resumed before the stop */
 	tl_events_close(d->events);
+	/* and no upgraded connection may be left (console.c) */
+	tl_consoles_close(d->consoles);
 	MHD_quiesce_daemon(d->mhd);
 	struct timespec ts = {0, 200 * 1000000L};
 	nanosleep(&ts, NULL);
 	MHD_stop_daemon(d->mhd);
 	d->mhd = NULL;
+	tl_consoles_free(d->consoles);
+	d->consoles = NULL;
 }

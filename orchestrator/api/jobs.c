@@ -353,6 +353,62 @@ static int job_reset(job_ctx *j)
 	return 0;
 }
 
+/* One reference-solution script on one machine. */
+static int solve_one(job_ctx *j, const char *machine, const char *rel)
+{
+	tl_daemon *d = j->d;
+	TL_AUTOFREE char *dir = tl_xstrdup(j->scenario->file);
+	char *slash = strrchr(dir, '/');
+	if (slash)
+		*slash = '\0';
+	TL_AUTOFREE char *path =
+	    slash ? tl_xasprintf("%s/%s", dir, rel) : tl_xstrdup(rel);
+	TL_AUTOFREE char *script = tl_file_read(path, 1u << 20, NULL, &j->err);
+	if (!script)
+		return -1;
+	TL_AUTOFREE char *output = NULL;
+	int rc = d->backend->run(d->backend, &j->bi, machine, script, 900,
+				 &output, &j->err);
+	if (rc < 0)
+		tl_error_prefix(&j->err, "%s on %s", rel, machine);
+	tl_log(rc < 0 ? TL_LOG_WARN : TL_LOG_INFO, "solution",
+	       "instance=%lld machine=%s script=%s ok=%d",
+	       (long long)j->instance, machine, rel, rc == 0);
+	return rc;
+}
+
+/* The scenario's reference solution: every machine's script in the
+ * scenario's order ("full"), or its one partial script ("half"). */
+static int job_solve(job_ctx *j)
+{
+	if (strcmp(inst_state(j), "ready"))
+		return tl_error_set(&j->err, "instance is %s, not ready",
+				    inst_state(j));
+	const tl_scenario *s = j->scenario;
+	bool half = j->target && !strcmp(j->target, "half");
+	if (half) {
+		if (!s->partial_solution)
+			return tl_error_set(&j->err,
+					    "scenario %s has no "
+					    "partial_solution",
+					    s->id);
+		return solve_one(j, s->partial_solution_machine,
+				 s->partial_solution);
+	}
+	if (!s->n_solutions)
+		return tl_error_set(&j->err, "scenario %s has no solution",
+				    s->id);
+	for (size_t i = 0; i < s->n_solutions; i++)
+		if (solve_one(j, s->solutions[i].machine,
+			      s->solutions[i].script) < 0)
+			return -1;
+	tl_events_publish(j->d->events, j->session, j->instance, "solution",
+			  json_pack("{s:O,s:s}", "trainee",
+				    json_object_get(j->inst, "trainee"),
+				    "part", half ? "half" : "full"));
+	return 0;
+}
+
 static void run_job(tl_daemon *d, json_t *job)
 {
 	job_ctx j = {.d = d};
@@ -394,6 +450,8 @@ static void run_job(tl_daemon *d, json_t *job)
 		rc = job_teardown(&j);
 	else if (!strcmp(j.kind, "reset"))
 		rc = job_reset(&j);
+	else if (!strcmp(j.kind, "solve"))
+		rc = job_solve(&j);
 	else
 		tl_error_set(&j.err, "unknown job kind \"%s\"", j.kind);
 end:

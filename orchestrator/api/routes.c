@@ -11,6 +11,8 @@
  * as the scenario allows. The route table checks the role; handlers
  * check ownership for trainees.
  */
+#include <errno.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -626,6 +628,11 @@ static void h_session_destroy(tl_req *r, tl_resp *out)
 	if (rc == 0) {
 		rc = tl_store_session_set_state(r->d->store, r->arg[0],
 						"destroying", &e);
+		if (rc == 0)
+			rc = tl_store_jobs_cancel(r->d->store, r->arg[0],
+						  "cancelled: the session is "
+						  "being destroyed",
+						  &e);
 		size_t i;
 		json_t *inst;
 		json_array_foreach (json_object_get(s, "instances"), i, inst) {
@@ -743,6 +750,63 @@ static void h_machine_reset(tl_req *r, tl_resp *out)
 	audit(r, "machine.reset", target, NULL);
 	tl_resp_json(out, MHD_HTTP_ACCEPTED,
 		     json_pack("{s:I}", "job", (json_int_t)job));
+}
+
+/* Applies the scenario's reference solution ("full") or its half
+ * ("half") to an instance: for demos and the scenario proofs, admins only
+ * and only where the daemon's configuration allows (solutions = on). */
+static void h_solution(tl_req *r, tl_resp *out)
+{
+	if (strcmp(r->d->cfg.solutions, "on"))
+		return tl_resp_error(out, MHD_HTTP_FORBIDDEN, NULL,
+				     "reference solutions are disabled on "
+				     "this daemon (configuration: solutions "
+				     "= off)");
+	const char *part =
+	    json_string_value(json_object_get(r->body, "part"));
+	if (strcmp(part, "full") && strcmp(part, "half"))
+		return tl_resp_error(out, MHD_HTTP_UNPROCESSABLE_CONTENT, "part",
+				     "expected \"full\" or \"half\", got "
+				     "\"%s\"",
+				     part);
+	json_t *inst = NULL;
+	if (load_instance(r, out, &inst) < 0)
+		return;
+	if (strcmp(state_of(inst), "ready")) {
+		tl_resp_error(out, MHD_HTTP_CONFLICT, NULL,
+			      "the instance is %s, not ready", state_of(inst));
+		json_decref(inst);
+		return;
+	}
+	int64_t job = 0;
+	tl_error e;
+	int rc = tl_jobs_queue(r->d, "solve", r->arg[0], inst_id(inst), part,
+			       &job, &e);
+	json_decref(inst);
+	if (rc < 0)
+		return tl_resp_store(out, rc, &e);
+	char target[160];
+	snprintf(target, sizeof target, "%s/%s", r->arg[0], r->arg[1]);
+	audit(r, "instance.solution", target, json_pack("{s:s}", "part", part));
+	tl_resp_json(out, MHD_HTTP_ACCEPTED,
+		     json_pack("{s:I,s:s}", "job", (json_int_t)job, "part",
+			       part));
+}
+
+static void h_job(tl_req *r, tl_resp *out)
+{
+	char *end;
+	errno = 0;
+	long long id = strtoll(r->arg[0], &end, 10);
+	if (errno || end == r->arg[0] || *end || id <= 0)
+		return tl_resp_error(out, MHD_HTTP_NOT_FOUND, NULL,
+				     "no such job \"%s\"", r->arg[0]);
+	json_t *job = NULL;
+	tl_error e;
+	int rc = tl_store_job_get(r->d->store, id, &job, &e);
+	if (rc < 0)
+		return tl_resp_store(out, rc, &e);
+	tl_resp_json(out, MHD_HTTP_OK, job);
 }
 
 static bool grading_allowed(tl_resp *out, const json_t *inst)
@@ -1400,6 +1464,7 @@ const tl_route tl_routes[] = {
     {"POST", "tokens", A, &tl_api_schema_token, h_token_create,
      "create a staff token"},
     {"GET", "audit", A, NULL, h_audit, "the audit log"},
+    {"GET", "jobs/*", A | T, NULL, h_job, "one job's state and error"},
     {"GET", "referential", ANY, NULL, h_referential, "the TSSR title"},
     {"GET", "labs", S, NULL, h_labs, "lab topologies"},
     {"GET", "scenarios", ANY, NULL, h_scenarios, "scenarios"},
@@ -1428,6 +1493,8 @@ const tl_route tl_routes[] = {
      "status and access details"},
     {"POST", "sessions/*/instances/*/machines/*/reset", A | T,
      &tl_api_schema_empty, h_machine_reset, "reset one machine"},
+    {"POST", "sessions/*/instances/*/solution", A, &tl_api_schema_solution,
+     h_solution, "apply the reference solution (solutions = on)"},
     {"POST", "sessions/*/instances/*/grade", A | T, &tl_api_schema_empty,
      h_instance_grade, "grade one instance"},
     {"POST", "sessions/*/instances/*/selfcheck", A | TL_ROLE_TRAINEE,
@@ -1440,6 +1507,9 @@ const tl_route tl_routes[] = {
      "one trainee's report with evidence"},
     {"PUT", "sessions/*/instances/*/manual/*", A | E, &tl_api_schema_manual,
      h_manual, "score a jury criterion"},
-    {"GET", "events", ANY, NULL, h_events, "Server-Sent Events"},
+    {"GET", "sessions/*/instances/*/machines/*/console",
+     A | T | TL_ROLE_TRAINEE, NULL, tl_console_handler,
+     "the machine's screen (WebSocket, VNC)", true},
+    {"GET", "events", ANY, NULL, h_events, "Server-Sent Events", true},
     {NULL, NULL, 0, NULL, NULL, NULL},
 };

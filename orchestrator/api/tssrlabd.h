@@ -12,6 +12,8 @@
 #include <jansson.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
+#include <sys/types.h>
 
 #include "tssrlab/api.h"
 #include "tssrlab/daemon.h"
@@ -27,6 +29,7 @@ typedef struct tl_defs_ref {
 } tl_defs_ref;
 
 typedef struct tl_events tl_events;
+typedef struct tl_consoles tl_consoles;
 
 /* A rendered session grid, valid while the store's generation and the
  * definitions are those it was rendered with (a class refreshing the
@@ -59,6 +62,7 @@ typedef struct tl_daemon {
 	bool ticker_started;
 
 	tl_events *events;
+	tl_consoles *consoles;	   /* browser consoles (console.c) */
 	pthread_mutex_t grid_lock; /* guards grid and grid_next */
 	tl_grid_cache grid[TL_GRID_CACHE];
 	unsigned grid_next;
@@ -136,6 +140,47 @@ size_t tl_events_clients(tl_events *ev);
 /* Sends a comment line to every subscriber: keeps proxies from closing
  * idle streams and lets a vanished client be noticed. */
 void tl_events_heartbeat(tl_events *ev);
+
+/* ---- consoles: WebSocket to a machine's VNC display (console.c) ---- */
+tl_consoles *tl_consoles_new(void);
+/* Ends every console bridge and waits (5 s at most) for them: before
+ * the HTTP server stops. */
+void tl_consoles_close(tl_consoles *h);
+void tl_consoles_free(tl_consoles *h);
+size_t tl_consoles_count(tl_consoles *h);
+
+enum {
+	TL_WS_CONT = 0x0,
+	TL_WS_TEXT = 0x1,
+	TL_WS_BINARY = 0x2,
+	TL_WS_CLOSE = 0x8,
+	TL_WS_PING = 0x9,
+	TL_WS_PONG = 0xa,
+};
+typedef struct tl_ws_frame {
+	bool fin;
+	int opcode; /* TL_WS_* */
+	size_t header_len, payload_len;
+} tl_ws_frame;
+/* One client-to-server WebSocket frame at the start of buf[0..len).
+ * Returns its whole size once complete (its payload, at
+ * buf + header_len, unmasked in place), 0 when more bytes are needed, -1
+ * when it breaks RFC 6455 for a client frame: not masked, reserved bits,
+ * unknown opcode, a control frame fragmented or over 125 bytes, a
+ * payload over max_payload. */
+ssize_t tl_ws_frame_parse(uint8_t *buf, size_t len, size_t max_payload,
+			  tl_ws_frame *ret);
+/* A server frame's header (FIN set, unmasked) into out; its size. */
+size_t tl_ws_frame_header(uint8_t out[10], int opcode, size_t len);
+/* Sec-WebSocket-Accept for a Sec-WebSocket-Key (24 base64 characters):
+ * base64(SHA-1(key + GUID)) in ret. -1 when the key is malformed. */
+int tl_ws_accept_key(const char *key, char ret[29]);
+
+/* ---- web interface: static files (web.c) ---- */
+/* The folder the web interface is served from: cfg.web_root, else the
+ * build's web/site when this binary runs from its build folder, else the
+ * installed data dir's. Static string or cfg's. */
+const char *tl_web_root(const tl_config *cfg);
 
 /* ---- HTTP (http.c) ---- */
 int tl_http_start(tl_daemon *d, tl_error *err);

@@ -18,6 +18,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "prov-internal.h"
 
@@ -283,7 +284,13 @@ int tl_prov_host_add(tl_prov *p, const tl_prov_host_config *hc, tl_error *err)
 		host_free(h);
 		return -1;
 	}
-	h->port_next = h->port_min;
+	/* a random first port: several processes (a daemon, a demo, tests)
+	 * that plan at the same moment rarely pick the same ports */
+	unsigned rnd = 0;
+	if (tl_random_bytes(&rnd, sizeof rnd, NULL) < 0)
+		rnd = (unsigned)getpid();
+	h->port_next = h->port_min +
+		       (int)(rnd % (unsigned)(h->port_max - h->port_min + 1));
 	h->pool_name = tl_xstrdup(hc->pool_name ? hc->pool_name : "tssrlab");
 	h->pool_path =
 	    tl_xstrdup(hc->pool_path ? hc->pool_path : "/var/lib/tssrlab/pool");

@@ -54,6 +54,19 @@ int tl_store_job_finish(tl_store *st, int64_t id, const char *state,
 	return rc;
 }
 
+int tl_store_jobs_cancel(tl_store *st, const char *session,
+			 const char *why, tl_error *err)
+{
+	tl_store_lock(st);
+	int rc = tl_store_exec(st, NULL, err,
+			       "UPDATE jobs SET state = 'failed', error = ?, "
+			       "finished_at = ? WHERE session = ? AND state = "
+			       "'queued'",
+			       "tit", why, (int64_t)time(NULL), session);
+	tl_store_unlock(st);
+	return rc;
+}
+
 int tl_store_job_requeue(tl_store *st, int64_t id, tl_error *err)
 {
 	tl_store_lock(st);
@@ -74,6 +87,18 @@ int tl_store_jobs_in_state(tl_store *st, const char *state, json_t **ret,
 			       "attempts, created_at, started_at FROM jobs "
 			       "WHERE state = ? ORDER BY id",
 			       "t", state);
+	tl_store_unlock(st);
+	return rc;
+}
+
+int tl_store_job_get(tl_store *st, int64_t id, json_t **ret, tl_error *err)
+{
+	tl_store_lock(st);
+	int rc = tl_store_row(st, ret, err,
+			      "SELECT id, kind, session, instance, target, "
+			      "state, attempts, error, created_at, started_at, "
+			      "finished_at FROM jobs WHERE id = ?",
+			      "i", id);
 	tl_store_unlock(st);
 	return rc;
 }

@@ -133,6 +133,28 @@ const char *const tl_store_migrations[] = {
     "CREATE INDEX runs_instance ON grading_runs(instance, id);"
     "CREATE INDEX instances_session ON instances(session);"
     "CREATE INDEX tokens_user ON tokens(user);",
+
+    /* 3: job kind "solve" (reference solutions, for demos and proofs);
+     * SQLite cannot change a CHECK in place: the table is copied */
+    "CREATE TABLE jobs_v3 ("
+    "  id INTEGER PRIMARY KEY,"
+    "  kind TEXT NOT NULL CHECK (kind IN"
+    "    ('provision','setup','grade','stop','teardown','reset','solve')),"
+    "  session TEXT,"
+    "  instance INTEGER,"
+    "  target TEXT,"
+    "  state TEXT NOT NULL DEFAULT 'queued' CHECK (state IN"
+    "    ('queued','running','done','failed','rolled_back')),"
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  error TEXT,"
+    "  created_at INTEGER NOT NULL,"
+    "  started_at INTEGER,"
+    "  finished_at INTEGER);"
+    "INSERT INTO jobs_v3 SELECT id, kind, session, instance, target, state,"
+    "  attempts, error, created_at, started_at, finished_at FROM jobs;"
+    "DROP TABLE jobs;"
+    "ALTER TABLE jobs_v3 RENAME TO jobs;"
+    "CREATE INDEX jobs_state ON jobs(state, id);",
 };
 
 const size_t tl_store_n_migrations =

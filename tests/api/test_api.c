@@ -175,6 +175,7 @@ static const ep endpoints[] = {
     {"POST", "/api/v1/tokens", "{\"name\":\"z\",\"role\":\"trainer\"}", RA,
      true},
     {"GET", "/api/v1/audit", NULL, RA, true},
+    {"GET", "/api/v1/jobs/1", NULL, RA | RT, true},
     {"GET", "/api/v1/referential", NULL, RA | RT | RE | RS, true},
     {"GET", "/api/v1/labs", NULL, RA | RT | RE, true},
     {"GET", "/api/v1/scenarios", NULL, RA | RT | RE | RS, true},
@@ -622,6 +623,55 @@ TL_TEST(reset_and_extend)
 	json_decref(before);
 }
 
+/* Jobs can be followed; reference solutions are refused unless the
+ * daemon's configuration enables them, and then admins only; the test
+ * backend, which has no machines, says it cannot run them. */
+TL_TEST(jobs_and_solutions)
+{
+	long st;
+	json_t *j = fx_json(
+	    &F, "POST", "/api/v1/sessions/s1/instances/alice/machines/srv/reset",
+	    tok_trainer, NULL, &st);
+	CHECK(st == 202);
+	char path[64];
+	snprintf(path, sizeof path, "/api/v1/jobs/%lld",
+		 (long long)json_integer_value(json_object_get(j, "job")));
+	json_decref(j);
+	j = fx_json(&F, "GET", path, tok_trainer, NULL, &st);
+	CHECK(st == 200);
+	CHECK(!strcmp(json_string_value(json_object_get(j, "kind")) ?: "",
+		      "reset"));
+	CHECK(!strcmp(json_string_value(json_object_get(j, "target")) ?: "",
+		      "srv"));
+	json_decref(j);
+	j = fx_json(&F, "GET", path, tok_eval, NULL, &st);
+	CHECK(st == 403);
+	json_decref(j);
+	j = fx_json(&F, "GET", "/api/v1/jobs/999999", F.admin, NULL, &st);
+	CHECK(st == 404);
+	json_decref(j);
+	j = fx_json(&F, "GET", "/api/v1/jobs/x1", F.admin, NULL, &st);
+	CHECK(st == 404);
+	json_decref(j);
+
+	const char *sol = "/api/v1/sessions/s1/instances/alice/solution";
+	fx_resp r;
+	fx_http(&F, "POST", sol, F.admin, "{\"part\":\"full\"}", 15, &r);
+	CHECK(r.status == 403);
+	CHECK_CONTAINS(r.body, "solutions = off");
+	fx_resp_clear(&r);
+	fx_http(&F, "POST", sol, tok_trainer, "{\"part\":\"full\"}", 15, &r);
+	CHECK(r.status == 403);
+	fx_resp_clear(&r);
+	fx_http(&F, "POST", sol, tok_alice, "{\"part\":\"full\"}", 15, &r);
+	CHECK(r.status == 403);
+	fx_resp_clear(&r);
+	fx_http(&F, "POST", sol, F.admin, "{\"parts\":\"full\"}", 16, &r);
+	CHECK(r.status == 422);
+	CHECK_CONTAINS(r.body, "parts");
+	fx_resp_clear(&r);
+}
+
 /* The window ends: as if time passed, the test moves window_end into the
  * past through the store (a second writer on the WAL file). */
 TL_TEST(window_end_final_grading)
@@ -750,7 +800,7 @@ int tests_main(int argc, char **argv);
 #define main tests_main
 TL_TESTS(T(start), T(health_and_metrics), T(session_flow_create),
 	 T(role_matrix), T(validation), T(grading_and_grid), T(trainee_view),
-	 T(events_stream), T(reset_and_extend), T(window_end_final_grading),
+	 T(events_stream), T(reset_and_extend), T(jobs_and_solutions), T(window_end_final_grading),
 	 T(manual_and_freeze), T(graceful_stop))
 #undef main
 
