@@ -200,6 +200,43 @@ static tl_prov_instance *need(lv_backend *l, const tl_backend_instance *bi,
 	return in;
 }
 
+/* Runs a shell script as root on one machine of an instance (setup steps,
+ * reference solutions): the tail of its output in *ret_output (may be
+ * NULL), a non-zero exit is -1 with the tail of stderr (else stdout). */
+static int run_script(lv_backend *l, tl_prov_instance *in,
+		      const json_t *machines, const char *machine,
+		      const char *script, int timeout_s, char **ret_output,
+		      tl_error *err)
+{
+	if (ret_output)
+		*ret_output = NULL;
+	tl_prov_machine *m = tl_prov_instance_machine(in, machine);
+	if (!m)
+		return tl_error_set(err, "no machine \"%s\" in this instance",
+				    machine);
+	pin_from_store(in, machines);
+	tl_ssh_target t;
+	tl_prov_machine_ssh_target(l->prov, m, &t);
+	tl_ssh_result r = {0};
+	int rc = tl_ssh_run(&t, "sh -s", script, strlen(script), timeout_s,
+			    256u << 10, &r, err);
+	if (rc == 0) {
+		const char *o = r.out ? r.out : "", *e = r.err ? r.err : "";
+		size_t lo = strlen(o), le = strlen(e);
+		if (ret_output)
+			*ret_output = tl_xasprintf(
+			    "%s%s%s", lo > 2000 ? o + lo - 2000 : o,
+			    le ? "\n[stderr] " : "", le > 2000 ? e + le - 2000 : e);
+		if (r.exit_status != 0)
+			rc = tl_error_set(err, "exited %d: %.600s",
+					  r.exit_status,
+					  le ? (le > 600 ? e + le - 600 : e)
+					     : (lo > 600 ? o + lo - 600 : o));
+	}
+	tl_ssh_result_clear(&r);
+	return rc;
+}
+
 static int lv_setup(tl_backend *b, const tl_backend_instance *bi, tl_error *err)
 {
 	lv_backend *l = b->priv;
@@ -209,30 +246,14 @@ static int lv_setup(tl_backend *b, const tl_backend_instance *bi, tl_error *err)
 	const tl_scenario *s = bi->scenario;
 	for (size_t i = 0; i < s->n_setup; i++) {
 		const tl_setup_step *st = &s->setup[i];
-		tl_prov_machine *m = tl_prov_instance_machine(in, st->machine);
-		if (!m)
-			return tl_error_set(err,
-					    "setup step %zu: no machine \"%s\"",
-					    i + 1, st->machine);
-		tl_ssh_target t;
-		tl_prov_machine_ssh_target(l->prov, m, &t);
-		tl_ssh_result r = {0};
-		int rc = tl_ssh_run(&t, "sh -s", st->run, strlen(st->run),
-				    st->timeout_s > 0 ? st->timeout_s : 300,
-				    64u << 10, &r, err);
-		if (rc == 0 && r.exit_status != 0)
-			rc = tl_error_set(err,
-					  "setup step %zu (%s) on %s exited "
-					  "%d: %.300s",
-					  i + 1, st->label ? st->label : "",
-					  st->machine, r.exit_status,
-					  r.err ? r.err : "");
-		else if (rc < 0)
-			tl_error_prefix(err, "setup step %zu on %s", i + 1,
+		if (run_script(l, in, bi->machines, st->machine, st->run,
+			       st->timeout_s > 0 ? st->timeout_s : 300, NULL,
+			       err) < 0) {
+			tl_error_prefix(err, "setup step %zu (%s) on %s", i + 1,
+					st->label ? st->label : "",
 					st->machine);
-		tl_ssh_result_clear(&r);
-		if (rc < 0)
 			return -1;
+		}
 	}
 	return 0;
 }
@@ -246,31 +267,8 @@ static int lv_run(tl_backend *b, const tl_backend_instance *bi,
 	tl_prov_instance *in = need(l, bi, err);
 	if (!in)
 		return -1;
-	tl_prov_machine *m = tl_prov_instance_machine(in, machine);
-	if (!m)
-		return tl_error_set(err, "no machine \"%s\" in this instance",
-				    machine);
-	pin_from_store(in, bi->machines);
-	tl_ssh_target t;
-	tl_prov_machine_ssh_target(l->prov, m, &t);
-	tl_ssh_result r = {0};
-	int rc = tl_ssh_run(&t, "sh -s", script, strlen(script), timeout_s,
-			    256u << 10, &r, err);
-	if (rc == 0) {
-		/* the tail: where a failing script says why */
-		const char *o = r.out ? r.out : "", *e = r.err ? r.err : "";
-		size_t lo = strlen(o), le = strlen(e);
-		*ret_output = tl_xasprintf("%s%s%s", lo > 2000 ? o + lo - 2000 : o,
-					   le ? "\n[stderr] " : "",
-					   le > 2000 ? e + le - 2000 : e);
-		if (r.exit_status != 0)
-			rc = tl_error_set(err, "exited %d: %.600s",
-					  r.exit_status,
-					  le ? (le > 600 ? e + le - 600 : e)
-					     : (lo > 600 ? o + lo - 600 : o));
-	}
-	tl_ssh_result_clear(&r);
-	return rc;
+	return run_script(l, in, bi->machines, machine, script, timeout_s,
+			  ret_output, err);
 }
 
 static int lv_grade(tl_backend *b, const tl_backend_instance *bi,

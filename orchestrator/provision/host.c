@@ -161,8 +161,17 @@ static bool uri_is_local(const char *uri)
 	if (!s)
 		return true;
 	s += 3;
-	const char *end = strchr(s, '/');
-	size_t n = end ? (size_t)(end - s) : strlen(s);
+	size_t n = strcspn(s, "/?");
+	/* the host of [user@]host[:port]: qemu+ssh://root@127.0.0.1:2222/
+	 * is this machine too */
+	const char *at = memchr(s, '@', n);
+	if (at) {
+		n -= (size_t)(at + 1 - s);
+		s = at + 1;
+	}
+	const char *colon = memchr(s, ':', n);
+	if (colon)
+		n = (size_t)(colon - s);
 	return n == 0 || (n == 9 && !strncmp(s, "localhost", 9)) ||
 	       (n == 9 && !strncmp(s, "127.0.0.1", 9));
 }

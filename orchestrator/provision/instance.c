@@ -473,7 +473,7 @@ void tl_prov_machine_ssh_target(const tl_prov *p, const tl_prov_machine *m,
 	/* libssh applies it to every blocking step, the session start
 	 * included: sshd's PAM session on a loaded emulated guest (or one
 	 * whose resolver a trainee broke) can take well over 10 s */
-	ret->connect_timeout_s = 30;
+	ret->connect_timeout_s = 60;
 }
 
 int tl_prov_instance_personalise(tl_prov *p, tl_prov_instance *inst,

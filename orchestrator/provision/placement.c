@@ -500,8 +500,8 @@ static tl_prov_instance *plan_instance(tl_prov_host *h, tl_prov_scan *s,
 }
 
 static void capacity_error(tl_prov *p, tl_prov_scan *scans, bool *ok,
-			   const tl_prov_request *req, int vcpus, int mem,
-			   tl_error *err)
+			   const tl_error *why, const tl_prov_request *req,
+			   int vcpus, int mem, tl_error *err)
 {
 	tl_buf b;
 	tl_buf_init(&b, TL_ERROR_MAX);
@@ -510,7 +510,8 @@ static void capacity_error(tl_prov *p, tl_prov_scan *scans, bool *ok,
 		if (req->host && strcmp(req->host, h->name))
 			continue;
 		if (!ok[i]) {
-			tl_buf_printf(&b, "; host %s: unreachable", h->name);
+			tl_buf_printf(&b, "; host %s: unreachable (%s)", h->name,
+				      why[i].msg);
 			continue;
 		}
 		tl_buf_printf(&b, "; host %s: %d/%d vCPUs, %d/%d MiB", h->name,
@@ -579,14 +580,18 @@ int tl_prov_plan_all(tl_prov *p, const tl_prov_request *reqs, size_t n,
 
 	tl_prov_scan *scans = tl_xcalloc(p->n_hosts, sizeof *scans);
 	bool *ok = tl_xcalloc(p->n_hosts, sizeof *ok);
+	tl_error *why = tl_xcalloc(p->n_hosts, sizeof *why);
 	tl_prov_host **chosen = tl_xcalloc(n ? n : 1, sizeof *chosen);
 	int rc = -1;
 	pthread_mutex_lock(&p->mu);
 	for (size_t i = 0; i < p->n_hosts; i++) {
 		tl_prov_host *h = p->hosts[i];
-		tl_error e;
-		if (virConnectIsAlive(h->conn) != 1 ||
-		    tl_prov_scan_host(h, &scans[i], &e) < 0)
+		if (virConnectIsAlive(h->conn) != 1) {
+			tl_error_set(&why[i], "libvirt connection to %s closed",
+				     h->uri);
+			continue;
+		}
+		if (tl_prov_scan_host(h, &scans[i], &why[i]) < 0)
 			continue;
 		tl_prov_scan_add_resv(h, &scans[i]);
 		ok[i] = true;
@@ -605,6 +610,15 @@ int tl_prov_plan_all(tl_prov *p, const tl_prov_request *reqs, size_t n,
 					     p->hosts[i]->name);
 				goto out;
 			}
+		for (size_t i = 0; req->host && i < p->n_hosts; i++)
+			if (!ok[i] && !strcmp(req->host, p->hosts[i]->name)) {
+				tl_error_set(err,
+					     "instance %s/%s: host %s is "
+					     "unreachable: %s",
+					     req->session, req->instance,
+					     req->host, why[i].msg);
+				goto out;
+			}
 		int vcpus, mem;
 		lab_needs(req->lab, &vcpus, &mem);
 		double best = -1;
@@ -621,7 +635,8 @@ int tl_prov_plan_all(tl_prov *p, const tl_prov_request *reqs, size_t n,
 			}
 		}
 		if (best < 0) {
-			capacity_error(p, scans, ok, req, vcpus, mem, err);
+			capacity_error(p, scans, ok, why, req, vcpus, mem,
+				       err);
 			goto out;
 		}
 		chosen[r] = p->hosts[bi];
@@ -662,6 +677,7 @@ out:
 		tl_prov_scan_clear(&scans[i]);
 	free(scans);
 	free(ok);
+	free(why);
 	free(chosen);
 	return rc;
 }

@@ -180,6 +180,9 @@ disable_units=(
 	podman-clean-transient.service
 	apt-daily.timer apt-daily-upgrade.timer dpkg-db-backup.timer e2scrub_all.timer e2scrub_reap.service
 	fstrim.timer man-db.timer systemd-networkd-wait-online.service ifupdown-wait-online.service
+	libvirtd.service libvirtd.socket libvirtd-ro.socket libvirtd-admin.socket libvirt-guests.service
+	virtlogd.service virtlogd.socket virtlogd-admin.socket virtlockd.service virtlockd.socket
+	virtlockd-admin.socket
 )
 present=()
 for u in "${disable_units[@]}"; do

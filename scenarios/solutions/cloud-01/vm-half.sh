@@ -22,7 +22,6 @@ timezone: Europe/Paris
 locale: C.UTF-8
 # les clés d'hôte SSH enregistrées par la plateforme sont conservées
 ssh_deletekeys: false
-ssh_genkeytypes: []
 write_files:
   - path: /etc/motd
     permissions: "0644"
