@@ -950,7 +950,7 @@ static void parse_probe(ld *l, json_t *jp, tl_probe *p, const tl_lab *lab)
 		parse_matcher(l, ex, p->expect, 0);
 		ld_pop(l);
 	}
-	p->timeout_s = 10;
+	p->timeout_s = 30; /* emulated guests (TCG) under load are slow */
 	ld_int(l, jp, "timeout_s", false, 1, 600, &p->timeout_s);
 }
 

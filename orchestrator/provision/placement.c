@@ -510,8 +510,8 @@ static void capacity_error(tl_prov *p, tl_prov_scan *scans, bool *ok,
 		if (req->host && strcmp(req->host, h->name))
 			continue;
 		if (!ok[i]) {
-			tl_buf_printf(&b, "; host %s: unreachable (%s)", h->name,
-				      why[i].msg);
+			tl_buf_printf(&b, "; host %s: unreachable (%s)",
+				      h->name, why[i].msg);
 			continue;
 		}
 		tl_buf_printf(&b, "; host %s: %d/%d vCPUs, %d/%d MiB", h->name,
@@ -635,8 +635,7 @@ int tl_prov_plan_all(tl_prov *p, const tl_prov_request *reqs, size_t n,
 			}
 		}
 		if (best < 0) {
-			capacity_error(p, scans, ok, why, req, vcpus, mem,
-				       err);
+			capacity_error(p, scans, ok, why, req, vcpus, mem, err);
 			goto out;
 		}
 		chosen[r] = p->hosts[bi];
