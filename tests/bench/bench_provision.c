@@ -315,18 +315,6 @@ static double baseline(const tl_lab *lab, bool all_first)
 	return rc == 0 ? spent : -1;
 }
 
-static double load_avg(void)
-{
-	double l = 0;
-	FILE *f = fopen("/proc/loadavg", "r");
-	if (f) {
-		if (fscanf(f, "%lf", &l) != 1)
-			l = 0;
-		fclose(f);
-	}
-	return l;
-}
-
 int main(void)
 {
 	const char *env = getenv("TSSRLAB_BENCH_INSTANCES");
@@ -370,7 +358,7 @@ int main(void)
 	}
 	printf(
 	    "instances=%d\nmachines=%d\nworkers=%d\nload_avg_at_start=%.2f\n",
-	    n_inst, n_inst * (int)lab->n_machines, n_inst, load_avg());
+	    n_inst, n_inst * (int)lab->n_machines, n_inst, e2e_load_avg());
 	fflush(stdout);
 
 	/* 1. tssrlab */
@@ -478,6 +466,6 @@ int main(void)
 	       (double)copy_bytes / n_inst / 1048576.0);
 	printf("speedup_vs_sequential=%.2f\n", seq / last_ready);
 	printf("speedup_vs_virsh_parallel_boot=%.2f\n", all / last_ready);
-	printf("load_avg_at_end=%.2f\n", load_avg());
+	printf("load_avg_at_end=%.2f\n", e2e_load_avg());
 	return 0;
 }

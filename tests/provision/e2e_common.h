@@ -103,8 +103,9 @@ static inline tl_prov *e2e_prov(int workers)
 
 static inline bool e2e_stale_session(const char *s)
 {
-	/* sessions of these tests and of the benchmark: <tag>-<pid> */
-	static const char *const tags[] = {"e2e-", "bench-", "bseq-"};
+	/* sessions of these tests and of the benchmarks: <tag>-<pid> */
+	static const char *const tags[] = {"e2e-", "bench-", "bseq-",
+					   "bgrading-", "twohosts-"};
 	for (size_t i = 0; i < sizeof tags / sizeof *tags; i++) {
 		size_t n = strlen(tags[i]);
 		int pid;
@@ -135,6 +136,20 @@ static inline void e2e_clean_stale(tl_prov *p)
 		tl_prov_session_destroy(p, s, NULL, &err);
 	}
 	tl_prov_report_clear(&r);
+}
+
+/* The 1-minute load average (benchmarks print it: on a shared host only
+ * ratios measured in the same run mean something). */
+static inline double e2e_load_avg(void)
+{
+	double l = 0;
+	FILE *f = fopen("/proc/loadavg", "r");
+	if (f) {
+		if (fscanf(f, "%lf", &l) != 1)
+			l = 0;
+		fclose(f);
+	}
+	return l;
 }
 
 static inline void e2e_session_init(const char *tag)

@@ -361,30 +361,6 @@ static void cleanup(void)
 	defs = NULL;
 }
 
-/* Leftovers of runs of this test killed before their cleanup. */
-static void clean_stale(void)
-{
-	tl_prov_report r;
-	tl_error err = {{0}};
-	if (tl_prov_list(prov, NULL, &r, &err) < 0)
-		return;
-	for (size_t i = 0; i < r.n; i++) {
-		const char *s = r.items[i].session;
-		int pid;
-		char tail;
-		bool seen = false;
-		for (size_t j = 0; j < i && !seen; j++)
-			seen = !strcmp(r.items[j].session, s);
-		if (seen || strncmp(s, "twohosts-", 9) ||
-		    sscanf(s + 9, "%d%c", &pid, &tail) != 1 ||
-		    pid == getpid() || kill(pid, 0) == 0)
-			continue;
-		fprintf(stderr, "  removing leftovers of session %s\n", s);
-		tl_prov_session_destroy(prov, s, NULL, &err);
-	}
-	tl_prov_report_clear(&r);
-}
-
 static int on_progress(void *ud, const tl_prov_progress *ev)
 {
 	(void)ud;
@@ -442,7 +418,7 @@ TL_TEST(setup)
 		e2e_skip(why);
 	}
 	atexit(cleanup);
-	clean_stale();
+	e2e_clean_stale(prov);
 
 	if (!fx_start()) {
 		fprintf(stderr, "  cannot start the test sshd\n");

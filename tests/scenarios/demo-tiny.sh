@@ -8,7 +8,7 @@
 # and a bad option are refused before anything is created.
 # usage: demo-tiny.sh TSSRLAB SOURCE_ROOT
 set -u
-tl=$1 src=$2
+tl=$(realpath "$1") src=$(realpath "$2")
 . "$src/tests/lib/testlib.sh"
 virsh -c qemu:///system version >/dev/null 2>&1 || { echo "SKIP: libvirtd not running"; exit 77; }
 [ -f /var/lib/tssrlab/images/tiny/disk.qcow2 ] || { echo "SKIP: tiny image not built"; exit 77; }

@@ -9,7 +9,7 @@
 # usage: proof.sh TSSRLAB SOURCE_ROOT SCENARIO
 # Skipped (77) without libvirtd or the images the scenario needs.
 set -u
-tl=$1 src=$2 scen=$3
+tl=$(realpath "$1") src=$(realpath "$2") scen=$3
 . "$src/tests/lib/testlib.sh"
 virsh -c qemu:///system version >/dev/null 2>&1 || { echo "SKIP: libvirtd not running"; exit 77; }
 for img in $(jq -r --arg s "$scen" '.lab' "$src/scenarios/$scen.json" |
