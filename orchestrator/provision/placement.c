@@ -211,7 +211,10 @@ static int subnet_alloc(tl_prov_host *h, tl_prov_scan *s, int prefix,
 		    "the subnet pool /%d",
 		    h->name, prefix, h->subnet_prefix);
 	uint64_t count = 1ull << (prefix - h->subnet_prefix);
-	for (uint64_t k = 0; k < count; k++) {
+	for (uint64_t slot = 0; slot < count; slot++) {
+		/* from a random slot: processes planning at the same moment
+		 * (a daemon, a demo, tests) rarely pick the same bridge */
+		uint64_t k = (slot + h->subnet_start) % count;
 		uint32_t base = h->subnet_base + (uint32_t)(k << (32 - prefix));
 		bool used = false;
 		for (size_t i = 0; i < s->n_subnets && !used; i++)

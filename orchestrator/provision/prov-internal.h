@@ -81,6 +81,8 @@ typedef struct tl_prov_host {
 	virConnectPtr conn;
 	/* protected by prov->mu */
 	int port_next;
+	uint32_t subnet_start; /* first subnet slot tried (random, but 0 on
+				  libvirt's test driver: stable names) */
 	tl_prov_resv *resv;
 	tl_prov_image *images;
 	size_t n_images;
