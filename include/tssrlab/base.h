@@ -98,5 +98,8 @@ char *tl_file_read(const char *path, size_t limit, size_t *ret_len,
 void tl_hex_encode(const unsigned char *in, size_t n, char *ret);
 /* Fills buf with n cryptographically random bytes (getrandom). */
 int tl_random_bytes(void *buf, size_t n, tl_error *err);
+/* Sleeps ms milliseconds, resuming after a signal handler ran (callers that
+ * watch a flag set by a handler see it at most ms later). */
+void tl_sleep_ms(int ms);
 
 #endif

@@ -26,13 +26,6 @@ typedef struct test_backend {
 	int provision_ms, grade_ms, base_port;
 } test_backend;
 
-static void sleep_ms(int ms)
-{
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
 static char *machine_path(const test_backend *t, int64_t inst,
 			  const char *machine)
 {
@@ -82,7 +75,7 @@ static int t_create(tl_backend *b, const tl_backend_instance *inst,
 	size_t n = lab->n_machines;
 	json_t *machines = json_array();
 	for (size_t i = 0; i < n; i++) {
-		sleep_ms(t->provision_ms / (int)(n ? n : 1));
+		tl_sleep_ms(t->provision_ms / (int)(n ? n : 1));
 		unsigned char raw[16];
 		char hex[33], fp[64];
 		tl_random_bytes(raw, sizeof raw, NULL);
@@ -122,7 +115,7 @@ static int t_setup(tl_backend *b, const tl_backend_instance *inst,
 	test_backend *t = b->priv;
 	(void)inst;
 	(void)err;
-	sleep_ms(t->provision_ms / 10);
+	tl_sleep_ms(t->provision_ms / 10);
 	return 0;
 }
 
@@ -143,7 +136,7 @@ static int t_grade(tl_backend *b, const tl_backend_instance *inst,
 {
 	test_backend *t = b->priv;
 	(void)err;
-	sleep_ms(t->grade_ms);
+	tl_sleep_ms(t->grade_ms);
 	unsigned seed = 0;
 	for (const char *p = inst->trainee; *p; p++)
 		seed = seed * 31u + (unsigned char)*p;
@@ -235,7 +228,7 @@ static int t_reset(tl_backend *b, const tl_backend_instance *inst,
 {
 	test_backend *t = b->priv;
 	*ret_machines = NULL;
-	sleep_ms(t->provision_ms / 4);
+	tl_sleep_ms(t->provision_ms / 4);
 	return set_state(b, inst, machine, "running", err);
 }
 

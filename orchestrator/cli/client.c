@@ -156,6 +156,12 @@ out:
 	return rc;
 }
 
+const char *tl_client_str(const json_t *o, const char *k)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+	return s ? s : "-";
+}
+
 bool tl_client_tty(void)
 {
 	return isatty(STDERR_FILENO);

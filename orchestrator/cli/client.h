@@ -39,6 +39,9 @@ int tl_client_option(tl_client *c, int argc, char **argv, int *i);
 int tl_client_call(tl_client *c, const char *method, const char *path,
 		   const json_t *body, json_t **ret);
 
+/* The string member k of o, or "-" when o has none. */
+const char *tl_client_str(const json_t *o, const char *k);
+
 /* Is stderr a terminal (progress bars go there)? */
 bool tl_client_tty(void);
 /* Draws "label [#####.....] done/total" in place on stderr. */

@@ -36,8 +36,8 @@
 #include "tssrlab/defs.h"
 
 #define DEMO_STATE_DIR "/var/lib/tssrlab/demo"
-#define HOST_CONFIG "/etc/tssrlab/tssrlabd.conf"
-#define DEMO_KEY "/var/lib/tssrlab/keys/mgmt_ed25519"
+#define HOST_CONFIG    "/etc/tssrlab/tssrlabd.conf"
+#define DEMO_KEY       "/var/lib/tssrlab/keys/mgmt_ed25519"
 
 static volatile sig_atomic_t interrupted;
 
@@ -59,50 +59,39 @@ typedef struct opts {
 
 static void usage(FILE *f)
 {
-	fputs("usage: tssrlab demo [SCENARIO] [--csv DIR] [--state-dir DIR] "
-	      "[--keep]\n"
-	      "       tssrlab demo --proof SCENARIO... [--workers N]\n\n"
-	      "Starts tssrlabd (the host's configuration " HOST_CONFIG ", state in\n" DEMO_STATE_DIR
-	      ",\n"
-	      "a free port on 127.0.0.1, reference solutions enabled), runs a "
-	      "session of\n"
-	      "SCENARIO (default: linux-web-01) for trainees demo-full (the "
-	      "reference\n"
-	      "solution) and demo-half (half of it): provisioning, grading of "
-	      "the\n"
-	      "untouched labs, solutions, grading, the grid per criterion and "
-	      "per\n"
-	      "competence, the CSV export (DIR/tssrlab-demo-SCENARIO.csv, "
-	      "default .),\n"
-	      "then teardown. Exit 0 when the scores are as the solutions "
-	      "promise.\n\n"
-	      "--proof: one instance per scenario, all scenarios at once: "
-	      "untouched ->\n"
-	      "every trainee criterion fails, half solution -> in between, full "
-	      "solution\n"
-	      "-> every criterion passes; no criterion in error. Exit 0 when "
-	      "every proof\n"
-	      "holds.\n"
-	      "--keep: leave the session and the daemon's state (no teardown).\n"
-	      "--workers N: the daemon's job workers (default 4).\n"
-	      "Environment: TSSRLABD (the daemon binary), TSSRLAB_DATADIR "
-	      "(definitions).\n"
-	      "Exit statuses: 0 ok, 1 invalid definitions, 2 usage, 3 failure "
-	      "(daemon,\n"
-	      "provisioning, a proof that does not hold).\n",
-	      f);
-}
-
-static void sleep_ms(int ms)
-{
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-	nanosleep(&ts, NULL);
-}
-
-static const char *str(const json_t *o, const char *k)
-{
-	const char *s = json_string_value(json_object_get(o, k));
-	return s ? s : "-";
+	fputs(
+	    "usage: tssrlab demo [SCENARIO] [--csv DIR] [--state-dir DIR] "
+	    "[--keep]\n"
+	    "       tssrlab demo --proof SCENARIO... [--workers N]\n\n"
+	    "Starts tssrlabd (the host's configuration " HOST_CONFIG
+	    ", state in\n" DEMO_STATE_DIR ",\n"
+	    "a free port on 127.0.0.1, reference solutions enabled), runs a "
+	    "session of\n"
+	    "SCENARIO (default: linux-web-01) for trainees demo-full (the "
+	    "reference\n"
+	    "solution) and demo-half (half of it): provisioning, grading of "
+	    "the\n"
+	    "untouched labs, solutions, grading, the grid per criterion and "
+	    "per\n"
+	    "competence, the CSV export (DIR/tssrlab-demo-SCENARIO.csv, "
+	    "default .),\n"
+	    "then teardown. Exit 0 when the scores are as the solutions "
+	    "promise.\n\n"
+	    "--proof: one instance per scenario, all scenarios at once: "
+	    "untouched ->\n"
+	    "every trainee criterion fails, half solution -> in between, full "
+	    "solution\n"
+	    "-> every criterion passes; no criterion in error. Exit 0 when "
+	    "every proof\n"
+	    "holds.\n"
+	    "--keep: leave the session and the daemon's state (no teardown).\n"
+	    "--workers N: the daemon's job workers (default 4).\n"
+	    "Environment: TSSRLABD (the daemon binary), TSSRLAB_DATADIR "
+	    "(definitions).\n"
+	    "Exit statuses: 0 ok, 1 invalid definitions, 2 usage, 3 failure "
+	    "(daemon,\n"
+	    "provisioning, a proof that does not hold).\n",
+	    f);
 }
 
 static double num(const json_t *o, const char *k)
@@ -283,7 +272,7 @@ static int daemon_start(daemon_proc *dp, const opts *o)
 				 "http://127.0.0.1:%d", port);
 			return 0;
 		}
-		sleep_ms(100);
+		tl_sleep_ms(100);
 	}
 	fprintf(stderr, "tssrlab demo: tssrlabd did not listen in 120 s\n");
 	log_tail(dp);
@@ -301,7 +290,7 @@ static void daemon_stop(daemon_proc *dp)
 			dp->pid = 0;
 			return;
 		}
-		sleep_ms(100);
+		tl_sleep_ms(100);
 	}
 	kill(dp->pid, SIGKILL);
 	waitpid(dp->pid, NULL, 0);
@@ -311,9 +300,9 @@ static void daemon_stop(daemon_proc *dp)
 /* ---- one scenario's run ---- */
 
 typedef struct step {
-	const char *name;   /* "untouched", "half", "full" */
-	json_t *cells;	    /* trainee -> {criterion: {state, score}} */
-	json_t *runs;	    /* trainee -> run object */
+	const char *name; /* "untouched", "half", "full" */
+	json_t *cells;	  /* trainee -> {criterion: {state, score}} */
+	json_t *runs;	  /* trainee -> run object */
 } step;
 
 typedef struct run {
@@ -415,9 +404,10 @@ static int wait_ready(run *r)
 			const char *err = "?", *who = "?";
 			json_array_foreach (json_object_get(s, "instances"), i,
 					    in)
-				if (!strcmp(str(in, "state"), "failed"))
-					err = str(in, "error"),
-					who = str(in, "trainee");
+				if (!strcmp(tl_client_str(in, "state"),
+					    "failed"))
+					err = tl_client_str(in, "error"),
+					who = tl_client_str(in, "trainee");
 			if (tty)
 				tl_client_progress_end();
 			fail(r, "the instance of %s failed: %s", who, err);
@@ -427,7 +417,7 @@ static int wait_ready(run *r)
 		json_decref(s);
 		if (ir >= it)
 			break;
-		sleep_ms(1000);
+		tl_sleep_ms(1000);
 	}
 	if (tty)
 		tl_client_progress_end();
@@ -446,18 +436,19 @@ static int wait_job(run *r, long long job, const char *what)
 		json_t *j = NULL;
 		if (call(r, "GET", path, NULL, &j))
 			return -1;
-		const char *st = str(j, "state");
+		const char *st = tl_client_str(j, "state");
 		if (!strcmp(st, "done")) {
 			json_decref(j);
 			return 0;
 		}
 		if (strcmp(st, "queued") && strcmp(st, "running")) {
-			fail(r, "%s: job %s: %s", what, st, str(j, "error"));
+			fail(r, "%s: job %s: %s", what, st,
+			     tl_client_str(j, "error"));
 			json_decref(j);
 			return -1;
 		}
 		json_decref(j);
-		sleep_ms(500);
+		tl_sleep_ms(500);
 	}
 }
 
@@ -494,13 +485,13 @@ static int grade(run *r, const char *name)
 	st->runs = json_object();
 	json_t *row;
 	json_array_foreach (json_object_get(r->grid, "rows"), i, row) {
-		json_object_set(st->cells, str(row, "trainee"),
+		json_object_set(st->cells, tl_client_str(row, "trainee"),
 				json_object_get(row, "cells"));
 		json_t *rn = json_object_get(row, "run");
-		json_object_set(st->runs, str(row, "trainee"), rn);
+		json_object_set(st->runs, tl_client_str(row, "trainee"), rn);
 		say(r, "graded (%s) %-10s %g/%g in %lds", name,
-		    str(row, "trainee"), num(rn, "score"), num(rn, "max"),
-		    (long)(time(NULL) - t0));
+		    tl_client_str(row, "trainee"), num(rn, "score"),
+		    num(rn, "max"), (long)(time(NULL) - t0));
 	}
 	return 0;
 }
@@ -515,7 +506,8 @@ static int solve(run *r, const char *trainee, const char *part)
 	json_decref(body);
 	if (rc)
 		return -1;
-	long long job = (long long)json_integer_value(json_object_get(ans, "job"));
+	long long job =
+	    (long long)json_integer_value(json_object_get(ans, "job"));
 	json_decref(ans);
 	time_t t0 = time(NULL);
 	if (wait_job(r, job, part))
@@ -581,8 +573,7 @@ static int check(run *r, const step *st, const char *trainee, want w)
 static void print_grid(run *r)
 {
 	const step *st = &r->steps[r->n_steps - 1];
-	printf("\nGrid per criterion (%s, after the solutions)\n",
-	       r->s->id);
+	printf("\nGrid per criterion (%s, after the solutions)\n", r->s->id);
 	printf("  %-24s %-10s", "criterion", "ref");
 	for (size_t i = 0; i < r->n_trainees; i++)
 		printf(" %-10s", r->trainees[i]);
@@ -625,7 +616,8 @@ static void print_grid(run *r)
 	size_t n;
 	json_t *comp;
 	json_array_foreach (json_object_get(res[0], "competences"), n, comp) {
-		printf("  %-10s %-50.50s", str(comp, "id"), str(comp, "label"));
+		printf("  %-10s %-50.50s", tl_client_str(comp, "id"),
+		       tl_client_str(comp, "label"));
 		for (size_t i = 0; i < r->n_trainees; i++) {
 			json_t *ci = json_array_get(
 			    json_object_get(res[i], "competences"), n);
@@ -682,7 +674,7 @@ static int teardown(run *r)
 			rc = -1;
 			break;
 		}
-		bool done = !strcmp(str(s, "state"), "destroyed");
+		bool done = !strcmp(tl_client_str(s, "state"), "destroyed");
 		json_decref(s);
 		if (done)
 			break;
@@ -690,12 +682,13 @@ static int teardown(run *r)
 			rc = fail(r, "teardown did not finish in 600 s");
 			break;
 		}
-		sleep_ms(500);
+		tl_sleep_ms(500);
 	}
 	interrupted = was;
 	if (!rc)
-		say(r, "session %s destroyed: machines, networks and disks "
-		       "removed (%lds)",
+		say(r,
+		    "session %s destroyed: machines, networks and disks "
+		    "removed (%lds)",
 		    r->session, (long)(time(NULL) - t0));
 	return rc;
 }
@@ -714,21 +707,23 @@ static void *run_main(void *arg)
 	json_t *tr = json_array();
 	for (size_t i = 0; i < r->n_trainees; i++)
 		json_array_append_new(
-		    tr, json_pack("{s:s,s:s}", "id", r->trainees[i], "name",
-				  !strcmp(r->trainees[i], "demo-full")
-				      ? "Stagiaire modèle (solution complète)"
-				  : !strcmp(r->trainees[i], "demo-half")
-				      ? "Stagiaire à mi-parcours (demi-solution)"
-				      : "Preuve du scénario"));
-	json_t *body = json_pack("{s:s,s:s,s:o}", "id", r->session,
-				 "scenario", r->s->id, "trainees", tr);
+		    tr,
+		    json_pack("{s:s,s:s}", "id", r->trainees[i], "name",
+			      !strcmp(r->trainees[i], "demo-full")
+				  ? "Stagiaire modèle (solution complète)"
+			      : !strcmp(r->trainees[i], "demo-half")
+				  ? "Stagiaire à mi-parcours (demi-solution)"
+				  : "Preuve du scénario"));
+	json_t *body = json_pack("{s:s,s:s,s:o}", "id", r->session, "scenario",
+				 r->s->id, "trainees", tr);
 	int rc = call(r, "POST", "/sessions", body, NULL);
 	json_decref(body);
 	if (rc)
 		goto out;
 	r->created = true;
-	say(r, "session %s created: scenario %s, lab %s, %zu machine%s per "
-	       "trainee",
+	say(r,
+	    "session %s created: scenario %s, lab %s, %zu machine%s per "
+	    "trainee",
 	    r->session, r->s->id, r->s->lab->id, r->s->lab->n_machines,
 	    r->s->lab->n_machines == 1 ? "" : "s");
 	if (wait_ready(r) || grade(r, "untouched"))
@@ -849,8 +844,7 @@ int tl_cli_demo(int argc, char **argv)
 				"user-supplied image; it cannot run here\n",
 				s->id);
 			rc = TL_EXIT_INVALID;
-		} else if (!s->n_solutions ||
-			   (!s->partial_solution)) {
+		} else if (!s->n_solutions || (!s->partial_solution)) {
 			fprintf(stderr,
 				"tssrlab demo: scenario %s has no reference "
 				"solution and half solution\n",
@@ -898,10 +892,11 @@ int tl_cli_demo(int argc, char **argv)
 			size_t i;
 			json_t *s;
 			json_array_foreach (list, i, s) {
-				if (!strcmp(str(s, "state"), "destroyed"))
+				if (!strcmp(tl_client_str(s, "state"),
+					    "destroyed"))
 					continue;
 				snprintf(clean.session, sizeof clean.session,
-					 "%s", str(s, "id"));
+					 "%s", tl_client_str(s, "id"));
 				printf("removing %s, left by an earlier "
 				       "demo\n",
 				       clean.session);
@@ -935,7 +930,8 @@ int tl_cli_demo(int argc, char **argv)
 	printf("\n%s: %zu scenario%s, %zu ok, %zu failed, %lds%s\n",
 	       o.proof ? "proofs" : "demo", n, n == 1 ? "" : "s", n - bad, bad,
 	       (long)(time(NULL) - t0),
-	       o.keep ? " (session and daemon kept)" : ", everything torn down");
+	       o.keep ? " (session and daemon kept)"
+		      : ", everything torn down");
 	for (size_t i = 0; i < n; i++)
 		if (!runs[i].ok)
 			printf("  %s: %s\n", runs[i].s->id, runs[i].why);

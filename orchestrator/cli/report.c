@@ -26,12 +26,6 @@ static void usage(FILE *f)
 	      f);
 }
 
-static const char *str(const json_t *o, const char *k)
-{
-	const char *s = json_string_value(json_object_get(o, k));
-	return s ? s : "-";
-}
-
 static char mark(const char *state)
 {
 	if (!state)
@@ -46,14 +40,14 @@ static char mark(const char *state)
 static void print_grid(const json_t *g)
 {
 	const json_t *crits = json_object_get(g, "criteria");
-	printf("session %s (%s), %s%s\n\n", str(g, "session"),
-	       str(g, "scenario"), str(g, "state"),
+	printf("session %s (%s), %s%s\n\n", tl_client_str(g, "session"),
+	       tl_client_str(g, "scenario"), tl_client_str(g, "state"),
 	       json_is_true(json_object_get(g, "frozen")) ? ", frozen" : "");
 	size_t i;
 	json_t *c;
 	json_array_foreach (crits, i, c)
-		printf("  %2zu %-24s %s\n", i + 1, str(c, "id"),
-		       str(c, "label"));
+		printf("  %2zu %-24s %s\n", i + 1, tl_client_str(c, "id"),
+		       tl_client_str(c, "label"));
 	printf("\n%-16s %-11s ", "TRAINEE", "SCORE");
 	json_array_foreach (crits, i, c)
 		printf("%zu", (i + 1) % 10);
@@ -67,30 +61,33 @@ static void print_grid(const json_t *g)
 			    score, sizeof score, "%g/%g",
 			    json_number_value(json_object_get(run, "score")),
 			    json_number_value(json_object_get(run, "max")));
-		printf("%-16s %-11s ", str(row, "trainee"), score);
+		printf("%-16s %-11s ", tl_client_str(row, "trainee"), score);
 		size_t k;
 		json_t *cc;
 		json_t *cells = json_object_get(row, "cells");
 		json_array_foreach (crits, k, cc)
 			putchar(mark(json_string_value(json_object_get(
-			    json_object_get(cells, str(cc, "id")), "state"))));
-		printf("%s\n",
-		       strcmp(str(row, "state"), "failed") ? "" : "  (failed)");
+			    json_object_get(cells, tl_client_str(cc, "id")),
+			    "state"))));
+		printf("%s\n", strcmp(tl_client_str(row, "state"), "failed")
+				   ? ""
+				   : "  (failed)");
 	}
 }
 
 static void print_report(const json_t *r)
 {
 	json_t *run = json_object_get(r, "run");
-	printf("%s (%s), session %s, scenario %s\n", str(r, "name"),
-	       str(r, "trainee"), str(r, "session"), str(r, "scenario"));
+	printf("%s (%s), session %s, scenario %s\n", tl_client_str(r, "name"),
+	       tl_client_str(r, "trainee"), tl_client_str(r, "session"),
+	       tl_client_str(r, "scenario"));
 	if (!json_is_object(run)) {
 		printf("not graded yet\n");
 		return;
 	}
 	printf("run %lld (%s%s): %g / %g\n\n",
 	       (long long)json_integer_value(json_object_get(run, "id")),
-	       str(run, "kind"),
+	       tl_client_str(run, "kind"),
 	       json_is_true(json_object_get(run, "frozen")) ? ", frozen" : "",
 	       json_number_value(json_object_get(run, "score")),
 	       json_number_value(json_object_get(run, "max")));
@@ -99,30 +96,31 @@ static void print_report(const json_t *r)
 	json_array_foreach (json_object_get(run, "criteria"), i, c) {
 		printf("[%c] %-22s %g/%g  %s\n",
 		       mark(json_string_value(json_object_get(c, "state"))),
-		       str(c, "id"),
+		       tl_client_str(c, "id"),
 		       json_number_value(json_object_get(c, "score")),
 		       json_number_value(json_object_get(c, "weight")),
-		       str(c, "label"));
+		       tl_client_str(c, "label"));
 		if (json_string_value(json_object_get(c, "reason")))
-			printf("      why: %s\n", str(c, "reason"));
+			printf("      why: %s\n", tl_client_str(c, "reason"));
 		size_t k;
 		json_t *e;
 		json_array_foreach (json_object_get(c, "evidence"), k, e) {
-			printf("      %s on %s: %s", str(e, "kind"),
-			       str(e, "machine"), str(e, "status"));
+			printf("      %s on %s: %s", tl_client_str(e, "kind"),
+			       tl_client_str(e, "machine"),
+			       tl_client_str(e, "status"));
 			if (json_string_value(json_object_get(e, "command")))
-				printf(" `%s`", str(e, "command"));
+				printf(" `%s`", tl_client_str(e, "command"));
 			if (json_string_value(json_object_get(e, "value")))
-				printf(" -> %.60s", str(e, "value"));
+				printf(" -> %.60s", tl_client_str(e, "value"));
 			if (json_string_value(json_object_get(e, "error")))
-				printf(" (%s)", str(e, "error"));
+				printf(" (%s)", tl_client_str(e, "error"));
 			putchar('\n');
 		}
 	}
 	json_t *tot;
 	json_array_foreach (json_object_get(run, "competences"), i, tot)
 		printf("%s %-10s %g/%g\n", i ? "   " : "\ncompetences",
-		       str(tot, "id"),
+		       tl_client_str(tot, "id"),
 		       json_number_value(json_object_get(tot, "score")),
 		       json_number_value(json_object_get(tot, "max")));
 }

@@ -119,12 +119,6 @@ static int read_trainees(args *a)
 	return TL_EXIT_OK;
 }
 
-static const char *str(const json_t *o, const char *k)
-{
-	const char *s = json_string_value(json_object_get(o, k));
-	return s ? s : "-";
-}
-
 static long num(const json_t *o, const char *k)
 {
 	return (long)json_integer_value(json_object_get(o, k));
@@ -135,12 +129,6 @@ static int get_session(args *a, const char *id, json_t **ret)
 	char path[256];
 	snprintf(path, sizeof path, "/sessions/%s", id);
 	return tl_client_call(&a->c, "GET", path, NULL, ret);
-}
-
-static void sleep_ms(int ms)
-{
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-	nanosleep(&ts, NULL);
 }
 
 /* Polls the session until done(progress) says so; draws the bar. */
@@ -166,7 +154,7 @@ static int wait_for(args *a, const char *id, const char *label,
 		json_decref(s);
 		if (fin)
 			break;
-		sleep_ms(500);
+		tl_sleep_ms(500);
 	}
 	if (tty)
 		tl_client_progress_end();
@@ -182,7 +170,7 @@ static bool provisioned(const json_t *s)
 
 static bool ended(const json_t *s)
 {
-	const char *st = str(s, "state");
+	const char *st = tl_client_str(s, "state");
 	return strcmp(st, "active") && strcmp(st, "ending");
 }
 
@@ -194,7 +182,8 @@ static void print_session(const json_t *s)
 	const json_t *p = json_object_get(s, "progress");
 	printf("session   %s\nscenario  %s\nstate     %s%s\nwindow    %s "
 	       "-> %s\n",
-	       str(s, "id"), str(s, "scenario"), str(s, "state"),
+	       tl_client_str(s, "id"), tl_client_str(s, "scenario"),
+	       tl_client_str(s, "state"),
 	       json_is_true(json_object_get(s, "frozen")) ? " (frozen)" : "",
 	       start, end);
 	if (p)
@@ -215,13 +204,16 @@ static void print_session(const json_t *s)
 			len += (size_t)snprintf(
 			    access + len,
 			    len < sizeof access ? sizeof access - len : 0,
-			    "%s%s=%s:%ld", k ? " " : "", str(m, "machine"),
-			    str(m, "access_host"), num(m, "access_port"));
-		printf("%-16s %-24.24s %-12s %-5ld %s\n", str(inst, "trainee"),
-		       str(inst, "name"), str(inst, "state"), num(inst, "runs"),
-		       access);
-		if (!strcmp(str(inst, "state"), "failed"))
-			printf("  error: %s\n", str(inst, "error"));
+			    "%s%s=%s:%ld", k ? " " : "",
+			    tl_client_str(m, "machine"),
+			    tl_client_str(m, "access_host"),
+			    num(m, "access_port"));
+		printf("%-16s %-24.24s %-12s %-5ld %s\n",
+		       tl_client_str(inst, "trainee"),
+		       tl_client_str(inst, "name"),
+		       tl_client_str(inst, "state"), num(inst, "runs"), access);
+		if (!strcmp(tl_client_str(inst, "state"), "failed"))
+			printf("  error: %s\n", tl_client_str(inst, "error"));
 	}
 }
 
@@ -253,7 +245,7 @@ static int cmd_create(args *a)
 	if (rc)
 		return rc;
 	char id[128];
-	snprintf(id, sizeof id, "%s", str(s, "id"));
+	snprintf(id, sizeof id, "%s", tl_client_str(s, "id"));
 	json_decref(s);
 	if (!a->c.json)
 		printf("session %s created\n", id);
@@ -300,9 +292,9 @@ static int cmd_list(args *a)
 	json_array_foreach (list, i, s) {
 		char end[32];
 		tl_client_time(num(s, "window_end"), end, sizeof end);
-		printf("%-36s %-18s %-10s %-8ld %-16s %s\n", str(s, "id"),
-		       str(s, "scenario"), str(s, "state"), num(s, "trainees"),
-		       end,
+		printf("%-36s %-18s %-10s %-8ld %-16s %s\n",
+		       tl_client_str(s, "id"), tl_client_str(s, "scenario"),
+		       tl_client_str(s, "state"), num(s, "trainees"), end,
 		       json_is_true(json_object_get(s, "frozen")) ? "yes"
 								  : "no");
 	}
@@ -340,12 +332,12 @@ static int grid_runs(args *a, json_t **ret, json_t **ret_grid)
 	json_t *row;
 	json_array_foreach (json_object_get(g, "rows"), i, row) {
 		if (a->trainee_one &&
-		    strcmp(str(row, "trainee"), a->trainee_one))
+		    strcmp(tl_client_str(row, "trainee"), a->trainee_one))
 			continue;
-		if (strcmp(str(row, "state"), "ready"))
+		if (strcmp(tl_client_str(row, "state"), "ready"))
 			continue;
 		json_object_set_new(
-		    runs, str(row, "trainee"),
+		    runs, tl_client_str(row, "trainee"),
 		    json_integer(json_integer_value(
 			json_object_get(json_object_get(row, "run"), "id"))));
 	}
@@ -365,13 +357,15 @@ static void print_scores(const json_t *g)
 	json_array_foreach (json_object_get(g, "rows"), i, row) {
 		json_t *run = json_object_get(row, "run");
 		if (json_is_object(run))
-			printf("%-16s %-8lld %g/%g\n", str(row, "trainee"),
+			printf("%-16s %-8lld %g/%g\n",
+			       tl_client_str(row, "trainee"),
 			       (long long)json_integer_value(
 				   json_object_get(run, "id")),
 			       json_number_value(json_object_get(run, "score")),
 			       json_number_value(json_object_get(run, "max")));
 		else
-			printf("%-16s %-8s -\n", str(row, "trainee"), "-");
+			printf("%-16s %-8s -\n", tl_client_str(row, "trainee"),
+			       "-");
 	}
 }
 
@@ -432,7 +426,7 @@ static int cmd_grade(args *a)
 			rc = TL_EXIT_FAILURE;
 			break;
 		}
-		sleep_ms(500);
+		tl_sleep_ms(500);
 	}
 	if (tty)
 		tl_client_progress_end();

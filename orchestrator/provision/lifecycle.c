@@ -45,12 +45,6 @@ static virDomainPtr domain_of(tl_prov *p, tl_prov_instance *inst,
 	return dom;
 }
 
-static void sleep_ms(int ms)
-{
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-	nanosleep(&ts, NULL);
-}
-
 int tl_prov_machine_state(tl_prov *p, tl_prov_instance *inst,
 			  const char *machine, tl_prov_state *ret,
 			  tl_error *err)
@@ -120,7 +114,7 @@ int tl_prov_machine_stop(tl_prov *p, tl_prov_instance *inst,
 		while (tl_prov_now_ms() < deadline) {
 			if (virDomainIsActive(dom) == 0)
 				return 0;
-			sleep_ms(200);
+			tl_sleep_ms(200);
 		}
 	}
 	virResetLastError();
@@ -166,7 +160,7 @@ int tl_prov_machine_reboot(tl_prov *p, tl_prov_instance *inst,
 			m->ready_ms = tl_prov_now_ms() - t0;
 			return 0;
 		}
-		sleep_ms(500);
+		tl_sleep_ms(500);
 	}
 }
 

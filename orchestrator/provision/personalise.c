@@ -139,12 +139,6 @@ static char *personalise_script(const char *hostname, const char *user)
 	return tl_buf_steal(&b);
 }
 
-static void sleep_ms(int ms)
-{
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-	nanosleep(&ts, NULL);
-}
-
 /* The last line of s (trimmed), for error messages. */
 static void last_line(const char *s, char *ret, size_t n)
 {
@@ -254,7 +248,7 @@ int tl_prov_wait_ready(const tl_prov *p, tl_prov_host *h, tl_prov_machine *m,
 				 r.exit_status);
 		else
 			snprintf(last, sizeof last, "%s", e.msg);
-		sleep_ms(250);
+		tl_sleep_ms(250);
 	}
 	return tl_error_set(err,
 			    "machine %s (domain %s): no SSH answer on %s:%d "
@@ -374,7 +368,7 @@ int tl_prov_personalise_machine(const tl_prov *p, tl_prov_instance *inst,
 		snprintf(last, sizeof last, "%s",
 			 rc == TL_SSH_OK ? "`hostname` failed" : e.msg);
 		tl_ssh_result_clear(&r);
-		sleep_ms(200);
+		tl_sleep_ms(200);
 	}
 	return tl_error_set(err,
 			    "machine %s: cannot log in pinned to the new host "

@@ -41,6 +41,7 @@ echo "hostname=$(hostname)"
 echo "eth0=$(ip -4 -o addr show dev eth0 | awk '{print $4}')"
 echo "machine_id=$(cat /etc/machine-id)"
 echo "hostkey=$(ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub 2>/dev/null | awk '{print $2}')"
+echo "root_logind_sessions=$(loginctl list-sessions --no-legend 2>/dev/null | awk '$3 == "root"' | wc -l)"
 echo "permitroot=$(sshd -T 2>/dev/null | awk '$1 == "permitrootlogin" {print $2}')"
 for u in $UNITS; do echo "unit.$u=$(systemctl is-enabled "$u" 2>/dev/null)/$(systemctl is-active "$u" 2>/dev/null)"; done
 for c in $CMDS; do command -v "$c" >/dev/null && echo "cmd.$c=yes" || echo "cmd.$c=no"; done
@@ -55,6 +56,7 @@ machine_id=$(fact machine_id)
 [[ $machine_id =~ ^[0-9a-f]{32}$ ]] || fail "/etc/machine-id is '$machine_id'"
 hostkey=$(fact hostkey)
 [ -n "$hostkey" ] || fail "no ed25519 host key generated"
+[ "$(fact root_logind_sessions)" = 0 ] || fail "root's SSH session is registered with logind ($(fact root_logind_sessions) sessions): pam_systemd should be skipped for root over sshd"
 [ "$(fact permitroot)" = without-password ] || fail "sshd PermitRootLogin is '$(fact permitroot)', expected prohibit-password"
 for u in $UNITS; do
     case $(fact "unit.$u") in

@@ -15,8 +15,6 @@ virsh -c qemu:///system version >/dev/null 2>&1 || { echo "SKIP: libvirtd not ru
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/tssrlab-demo-XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 export TSSRLAB_DATADIR=$src/tests/fixtures/tiny
-is() { if [ "$2" = "$3" ]; then ok "$1"; else ko "$1" "got \"$2\", expected \"$3\""; fi; }
-has() { if grep -Eq -- "$2" "$3"; then ok "$1"; else ko "$1" "no line matches /$2/ in:" "$(cat "$3")"; fi; }
 
 "$tl" demo no-such-scenario --state-dir "$tmp/s0" >"$tmp/bad" 2>&1
 is "unknown scenario: exit 1" $? 1
@@ -41,9 +39,8 @@ has "CSV header" '^trainee,name,state,run,kind,frozen,score,max,motd,tech,lisezm
 has "CSV demo-full row" '^demo-full,.*,4,4,pass,pass,pass,pass[[:cntrl:]]?$' "$csv"
 has "CSV demo-half row" '^demo-half,.*,2,4,pass,pass,fail,fail[[:cntrl:]]?$' "$csv"
 has "torn down" 'everything torn down' "$tmp/out"
-left() { "$@" 2>/dev/null | grep -c "tl+demo-tiny-01-" || true; }
-is "no domain left" "$(left virsh -c qemu:///system list --all --name)" 0
-is "no network left" "$(left virsh -c qemu:///system net-list --all --name)" 0
-is "no volume left" "$(left virsh -c qemu:///system vol-list tssrlab)" 0
+is "no domain left" "$(libvirt_left "tl+demo-tiny-01-" domains)" 0
+is "no network left" "$(libvirt_left "tl+demo-tiny-01-" networks)" 0
+is "no volume left" "$(libvirt_left "tl+demo-tiny-01-" volumes)" 0
 is "daemon stopped" "$(pgrep -f -c "tssrlabd -f -c $tmp/state/" || true)" 0
 finish

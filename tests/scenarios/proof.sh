@@ -22,12 +22,10 @@ trap 'rm -rf "$tmp"' EXIT
 "$tl" demo --proof "$scen" --state-dir "$tmp/state" --workers 2 >"$tmp/out" 2>&1
 rc=$?
 cat "$tmp/out"
-is() { if [ "$2" = "$3" ]; then ok "$1"; else ko "$1" "got \"$2\", expected \"$3\""; fi; }
 is "proof of $scen exits 0" "$rc" 0
 is "proof of $scen holds" "$(grep -c 'proof holds: untouched 0, half in between, full 100%' "$tmp/out")" 1
 is "session of $scen destroyed" "$(grep -c 'destroyed: machines, networks and disks removed' "$tmp/out")" 1
-left() { "$@" 2>/dev/null | grep -c "tl+proof-$scen-" || true; }
-is "no domain of $scen left" "$(left virsh -c qemu:///system list --all --name)" 0
-is "no network of $scen left" "$(left virsh -c qemu:///system net-list --all --name)" 0
-is "no volume of $scen left" "$(left virsh -c qemu:///system vol-list tssrlab)" 0
+is "no domain of $scen left" "$(libvirt_left "tl+proof-$scen-" domains)" 0
+is "no network of $scen left" "$(libvirt_left "tl+proof-$scen-" networks)" 0
+is "no volume of $scen left" "$(libvirt_left "tl+proof-$scen-" volumes)" 0
 finish

@@ -13,4 +13,6 @@ chmod 755 /var/www/martin
 chmod 644 /var/www/martin/index.html
 sed -i 's#^\([[:space:]]*root[[:space:]]\+\)/var/www/html;#\1/var/www/martin;#' /etc/nginx/sites-available/default
 systemctl enable --now nginx
-systemctl reload nginx
+# restart, not reload: reload only signals nginx and returns, and a request
+# right after it can still reach a worker of the old configuration
+systemctl restart nginx
