@@ -101,5 +101,7 @@ int tl_random_bytes(void *buf, size_t n, tl_error *err);
 /* Sleeps ms milliseconds, resuming after a signal handler ran (callers that
  * watch a flag set by a handler see it at most ms later). */
 void tl_sleep_ms(int ms);
+/* A monotonic clock in milliseconds (for durations and deadlines). */
+double tl_now_ms(void);
 
 #endif

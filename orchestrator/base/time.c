@@ -1,5 +1,5 @@
 /*
- * time.c: sleeping.
+ * time.c: sleeping, and a monotonic clock.
  */
 #include <errno.h>
 #include <time.h>
@@ -13,4 +13,11 @@ void tl_sleep_ms(int ms)
 	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
+}
+
+double tl_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
 }

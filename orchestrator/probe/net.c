@@ -32,13 +32,6 @@
 
 #include "probe-internal.h"
 
-static double now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
-
 /* The host port that reaches lab port `port` of m, or -1 (why in ret). */
 static int map_port(const tl_probe_machine *m, int port, bool udp,
 		    char **ret_why)
@@ -76,7 +69,7 @@ static int tcp_connect(const char *host, int port, int timeout_ms, char *why,
 		snprintf(why, wlen, "%s", gai_strerror(g));
 		return -1;
 	}
-	double deadline = now_ms() + timeout_ms;
+	double deadline = tl_now_ms() + timeout_ms;
 	int rc = -1;
 	snprintf(why, wlen, "no address");
 	for (struct addrinfo *ai = res; ai && rc < 0; ai = ai->ai_next) {
@@ -93,7 +86,7 @@ static int tcp_connect(const char *host, int port, int timeout_ms, char *why,
 			snprintf(why, wlen, "%s", strerror(errno));
 		} else {
 			struct pollfd p = {.fd = fd, .events = POLLOUT};
-			double left = deadline - now_ms();
+			double left = deadline - tl_now_ms();
 			int pr = left > 0 ? poll(&p, 1, (int)left) : 0;
 			int soerr = 0;
 			socklen_t sl = sizeof soerr;
@@ -426,7 +419,7 @@ void tl_probe_run_network(const tl_probe_machine *target, const tl_probe *p,
 	ret->probe = p;
 	ret->exit_code = -1;
 	ret->http_status = -1;
-	double t0 = now_ms();
+	double t0 = tl_now_ms();
 	tl_probe_argv a;
 	tl_probe_argv_init(&a, p);
 	const char *kind = p->kind ? p->kind->name : "?";
@@ -446,6 +439,6 @@ void tl_probe_run_network(const tl_probe_machine *target, const tl_probe *p,
 		ret->value = tl_xstrdup("");
 	if (ret->status != TL_PROBE_DONE)
 		ret->ok = false;
-	ret->ms = now_ms() - t0;
+	ret->ms = tl_now_ms() - t0;
 	tl_probe_argv_clear(&a);
 }

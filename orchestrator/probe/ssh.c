@@ -35,13 +35,6 @@
 #define TL_SSH_DEFAULT_LIMIT	 (1u << 20)
 #define TL_SSH_DEFAULT_CONNECT_S 10
 
-static double now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
-
 void tl_ssh_fingerprint_format(const unsigned char digest[32], char *ret)
 {
 	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -216,7 +209,7 @@ int tl_ssh_run(const tl_ssh_target *t, const char *command,
 	       const char *stdin_data, size_t stdin_len, int timeout_s,
 	       size_t out_limit, tl_ssh_result *ret, tl_error *err)
 {
-	double t0 = now_ms();
+	double t0 = tl_now_ms();
 	memset(ret, 0, sizeof *ret);
 	ret->exit_status = -1;
 	if (!t || !t->host || !t->key_path || !command) {
@@ -292,12 +285,13 @@ int tl_ssh_run(const tl_ssh_target *t, const char *command,
 		goto out;
 	}
 
-	double deadline = now_ms() + (timeout_s > 0 ? timeout_s : 1) * 1000.0;
+	double deadline =
+	    tl_now_ms() + (timeout_s > 0 ? timeout_s : 1) * 1000.0;
 	size_t sent = stdin_data ? 0 : stdin_len;
 	bool eof_sent = false;
 	char chunk[16384];
 	for (;;) {
-		double left = deadline - now_ms();
+		double left = deadline - tl_now_ms();
 		if (left <= 0) {
 			tl_error_set(err,
 				     "%s: command still running after %d s: "
@@ -357,8 +351,8 @@ int tl_ssh_run(const tl_ssh_target *t, const char *command,
 		goto out;
 	}
 	/* The exit status comes with or just after EOF. */
-	set_timeout_ms(s,
-		       deadline - now_ms() > 2000 ? 2000 : deadline - now_ms());
+	set_timeout_ms(
+	    s, deadline - tl_now_ms() > 2000 ? 2000 : deadline - tl_now_ms());
 	ret->exit_status = ssh_channel_get_exit_status(ch);
 	rc = TL_SSH_OK;
 out:
@@ -368,7 +362,7 @@ out:
 	ret->out = tl_buf_steal(&out);
 	ret->err_len = errb.len;
 	ret->err = tl_buf_steal(&errb);
-	ret->ms = now_ms() - t0;
+	ret->ms = tl_now_ms() - t0;
 	return rc;
 }
 
@@ -392,7 +386,7 @@ static int banner_once(const struct addrinfo *ai, double deadline, char *reason,
 		goto done;
 	}
 	struct pollfd p = {.fd = fd, .events = POLLOUT};
-	double left = deadline - now_ms();
+	double left = deadline - tl_now_ms();
 	if (left < 1 || poll(&p, 1, (int)left) <= 0) {
 		ok = -1;
 		goto done;
@@ -408,7 +402,7 @@ static int banner_once(const struct addrinfo *ai, double deadline, char *reason,
 	size_t got = 0;
 	while (got < 4) {
 		p.events = POLLIN;
-		left = deadline - now_ms();
+		left = deadline - tl_now_ms();
 		if (left < 1 || poll(&p, 1, (int)left) <= 0) {
 			snprintf(reason, rlen, "connected, but no banner came");
 			goto done;
@@ -445,7 +439,8 @@ int tl_ssh_wait_banner(const char *host, int port, int timeout_s, tl_error *err)
 	if (g != 0)
 		return tl_error_set(err, "ssh banner %s:%d: %s", host, port,
 				    gai_strerror(g));
-	double deadline = now_ms() + (timeout_s > 0 ? timeout_s : 1) * 1000.0;
+	double deadline =
+	    tl_now_ms() + (timeout_s > 0 ? timeout_s : 1) * 1000.0;
 	char reason[256] = "connect: timed out";
 	for (;;) {
 		for (struct addrinfo *ai = res; ai; ai = ai->ai_next)
@@ -454,7 +449,7 @@ int tl_ssh_wait_banner(const char *host, int port, int timeout_s, tl_error *err)
 				freeaddrinfo(res);
 				return 0;
 			}
-		double left = deadline - now_ms();
+		double left = deadline - tl_now_ms();
 		if (left <= 0)
 			break;
 		struct timespec ts = {0,

@@ -300,7 +300,8 @@ int tl_prov_host_add(tl_prov *p, const tl_prov_host_config *hc, tl_error *err)
 		rnd = (unsigned)getpid();
 	h->port_next = h->port_min +
 		       (int)(rnd % (unsigned)(h->port_max - h->port_min + 1));
-	h->subnet_start = strncmp(hc->uri, "test:", 5) ? (rnd >> 8) & 0xffff : 0;
+	h->subnet_start =
+	    strncmp(hc->uri, "test:", 5) ? (rnd >> 8) & 0xffff : 0;
 	h->pool_name = tl_xstrdup(hc->pool_name ? hc->pool_name : "tssrlab");
 	h->pool_path =
 	    tl_xstrdup(hc->pool_path ? hc->pool_path : "/var/lib/tssrlab/pool");

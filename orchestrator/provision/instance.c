@@ -50,7 +50,7 @@ void tl_prov_run_init(tl_prov_run *run, tl_prov_progress_fn fn, void *ud)
 	memset(run, 0, sizeof *run);
 	run->fn = fn;
 	run->ud = ud;
-	run->t0 = tl_prov_now_ms();
+	run->t0 = tl_now_ms();
 	pthread_mutex_init(&run->mu, NULL);
 }
 
@@ -90,7 +90,7 @@ int tl_prov_run_step(tl_prov_run *run, const tl_prov_instance *inst,
 		    .phase = phase,
 		    .done = run->done,
 		    .total = run->total,
-		    .elapsed_ms = tl_prov_now_ms() - run->t0,
+		    .elapsed_ms = tl_now_ms() - run->t0,
 		    .message = message,
 		};
 		rc = run->fn(run->ud, &ev);
@@ -152,7 +152,7 @@ static void *start_one(void *arg)
 	starter *s = arg;
 	TL_AUTO(virDomain)
 	dom = virDomainLookupByName(s->h->conn, s->m->domain);
-	*s->started = tl_prov_now_ms();
+	*s->started = tl_now_ms();
 	if (!dom || virDomainCreate(dom) < 0) {
 		s->rc = tl_prov_lv_error(&s->err,
 					 "machine %s: cannot start domain %s",
@@ -484,7 +484,7 @@ int tl_prov_instance_personalise(tl_prov *p, tl_prov_instance *inst,
 	if (!h)
 		return tl_error_set(err, "instance %s/%s: unknown host \"%s\"",
 				    inst->session, inst->instance, inst->host);
-	double t0 = tl_prov_now_ms();
+	double t0 = tl_now_ms();
 	for (size_t i = 0; i < inst->n_machines; i++)
 		if (tl_prov_wait_ready(p, h, &inst->machines[i], t0,
 				       p->ready_timeout_s, err) < 0)

@@ -90,7 +90,7 @@ int tl_prov_machine_start(tl_prov *p, tl_prov_instance *inst,
 	TL_AUTO(virDomain) dom = domain_of(p, inst, machine, &h, &m, err);
 	if (!dom)
 		return -1;
-	double t0 = tl_prov_now_ms();
+	double t0 = tl_now_ms();
 	if (virDomainIsActive(dom) != 1 && virDomainCreate(dom) < 0)
 		return tl_prov_lv_error(err, "machine %s: cannot start %s",
 					m->id, m->domain);
@@ -110,8 +110,8 @@ int tl_prov_machine_stop(tl_prov *p, tl_prov_instance *inst,
 	if (virDomainIsActive(dom) != 1)
 		return 0;
 	if (grace_s > 0 && virDomainShutdown(dom) == 0) {
-		double deadline = tl_prov_now_ms() + grace_s * 1000.0;
-		while (tl_prov_now_ms() < deadline) {
+		double deadline = tl_now_ms() + grace_s * 1000.0;
+		while (tl_now_ms() < deadline) {
 			if (virDomainIsActive(dom) == 0)
 				return 0;
 			tl_sleep_ms(200);
@@ -136,7 +136,7 @@ int tl_prov_machine_reboot(tl_prov *p, tl_prov_instance *inst,
 	 * answering SSH until the guest has shut down */
 	tl_error e = {{0}};
 	TL_AUTOFREE char *before = wait ? tl_prov_boot_id(p, m, &e) : NULL;
-	double t0 = tl_prov_now_ms();
+	double t0 = tl_now_ms();
 	if (virDomainReboot(dom, 0) < 0)
 		return tl_prov_lv_error(err, "machine %s: cannot reboot %s",
 					m->id, m->domain);
@@ -144,20 +144,19 @@ int tl_prov_machine_reboot(tl_prov *p, tl_prov_instance *inst,
 		return 0;
 	double deadline = t0 + p->ready_timeout_s * 1000.0;
 	for (;;) {
-		int left = (int)((deadline - tl_prov_now_ms()) / 1000.0);
+		int left = (int)((deadline - tl_now_ms()) / 1000.0);
 		if (left <= 0)
 			return tl_error_set(err,
 					    "machine %s: did not come back "
 					    "within %d s of the reboot",
 					    m->id, p->ready_timeout_s);
-		if (tl_prov_wait_ready(p, h, m, tl_prov_now_ms(), left, err) <
-		    0)
+		if (tl_prov_wait_ready(p, h, m, tl_now_ms(), left, err) < 0)
 			return -1;
 		if (!before)
 			return 0;
 		TL_AUTOFREE char *now = tl_prov_boot_id(p, m, &e);
 		if (now && strcmp(now, before)) {
-			m->ready_ms = tl_prov_now_ms() - t0;
+			m->ready_ms = tl_now_ms() - t0;
 			return 0;
 		}
 		tl_sleep_ms(500);
@@ -195,7 +194,7 @@ int tl_prov_machine_reset(tl_prov *p, tl_prov_instance *inst,
 	m->os = NULL;
 	if (flags & TL_PROV_NO_START)
 		return 0;
-	double t0 = tl_prov_now_ms();
+	double t0 = tl_now_ms();
 	if (virDomainCreate(dom) < 0)
 		return tl_prov_lv_error(err,
 					"machine %s: reset: cannot start %s",

@@ -200,10 +200,3 @@ bool tl_prov_subnets_overlap(uint32_t a, int pa, uint32_t b, int pb)
 	uint32_t m = mask_of(pa < pb ? pa : pb);
 	return (a & m) == (b & m);
 }
-
-double tl_prov_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}

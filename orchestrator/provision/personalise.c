@@ -178,16 +178,16 @@ static bool domain_stopped(tl_prov_host *h, const tl_prov_machine *m)
 static int banner_wait(const tl_prov_machine *m, double deadline, int *slice,
 		       tl_error *err)
 {
-	int left = (int)((deadline - tl_prov_now_ms()) / 1000.0);
+	int left = (int)((deadline - tl_now_ms()) / 1000.0);
 	int s = *slice < left ? *slice : left;
 	if (s < 1)
 		s = 1;
-	double t0 = tl_prov_now_ms();
+	double t0 = tl_now_ms();
 	if (tl_ssh_wait_banner(m->ssh_host, m->ssh_port, s, err) == 0) {
 		*slice = 1;
 		return 0;
 	}
-	if (tl_prov_now_ms() - t0 >= s * 900.0)
+	if (tl_now_ms() - t0 >= s * 900.0)
 		*slice = *slice >= 8 ? 8 : *slice * 2;
 	else
 		*slice = 1;
@@ -207,7 +207,7 @@ int tl_prov_wait_ready(const tl_prov *p, tl_prov_host *h, tl_prov_machine *m,
 	double next_state_check = 0;
 	int slice = 1;
 	for (;;) {
-		double now = tl_prov_now_ms();
+		double now = tl_now_ms();
 		if (now >= deadline)
 			break;
 		if (h && now >= next_state_check) {
@@ -228,7 +228,7 @@ int tl_prov_wait_ready(const tl_prov *p, tl_prov_host *h, tl_prov_machine *m,
 		}
 		tl_ssh_target t;
 		tl_prov_machine_ssh_target(p, m, &t);
-		int left_s = (int)((deadline - tl_prov_now_ms()) / 1000.0) + 1;
+		int left_s = (int)((deadline - tl_now_ms()) / 1000.0) + 1;
 		t.connect_timeout_s = left_s < 30 ? left_s : 30;
 		tl_ssh_result r = {0};
 		int rc = tl_ssh_run(&t, "true", NULL, 0, 10, 4096, &r, &e);
@@ -236,7 +236,7 @@ int tl_prov_wait_ready(const tl_prov *p, tl_prov_host *h, tl_prov_machine *m,
 			if (!m->host_fp && r.host_fp)
 				m->host_fp = tl_xstrdup(r.host_fp);
 			tl_ssh_result_clear(&r);
-			m->ready_ms = tl_prov_now_ms() - started_ms;
+			m->ready_ms = tl_now_ms() - started_ms;
 			return 0;
 		}
 		tl_ssh_result_clear(&r);
@@ -254,7 +254,7 @@ int tl_prov_wait_ready(const tl_prov *p, tl_prov_host *h, tl_prov_machine *m,
 			    "machine %s (domain %s): no SSH answer on %s:%d "
 			    "after waiting %.1f s (limit %d s): %s",
 			    m->id, m->domain, m->ssh_host, m->ssh_port,
-			    (tl_prov_now_ms() - started_ms) / 1000.0, timeout_s,
+			    (tl_now_ms() - started_ms) / 1000.0, timeout_s,
 			    last);
 }
 
@@ -340,10 +340,10 @@ int tl_prov_personalise_machine(const tl_prov *p, tl_prov_instance *inst,
 	tl_prov_machine_ssh_target(p, m, &t);
 	t.pinned_fp = fp;
 	t.connect_timeout_s = 30;
-	double deadline = tl_prov_now_ms() + p->ssh_timeout_s * 1000.0;
+	double deadline = tl_now_ms() + p->ssh_timeout_s * 1000.0;
 	char last[TL_ERROR_MAX] = "";
 	int slice = 1;
-	while (tl_prov_now_ms() < deadline) {
+	while (tl_now_ms() < deadline) {
 		if (banner_wait(m, deadline, &slice, &e) < 0) {
 			snprintf(last, sizeof last, "%s", e.msg);
 			continue;

@@ -128,7 +128,6 @@ bool tl_prov_cidr_parse(const char *s, uint32_t *ret_addr, int *ret_prefix);
 void tl_prov_ip_format(uint32_t a, char ret[16]);
 bool tl_prov_ip_parse(const char *s, uint32_t *ret);
 bool tl_prov_subnets_overlap(uint32_t a, int pa, uint32_t b, int pb);
-double tl_prov_now_ms(void);
 
 /* ---- xml.c ---- */
 /* printf into b where every %s argument is XML-escaped. */

@@ -28,8 +28,9 @@
  * Every round starts cold for every tool (ssh masters of the previous
  * round are closed). A warm-up (tssrlab, the floor, the guest's python3)
  * fills the guest's caches first and is not counted; the figures are
- * medians of TSSRLAB_BENCH_RUNS rounds (default 3). Each tool's verdicts are counted (*_passed=, expected 15) so that a
- * tool that silently checks nothing cannot look fast.
+ * medians of TSSRLAB_BENCH_RUNS rounds (default 3). Each tool's verdicts are
+ * counted (*_passed=, expected 15) so that a tool that silently checks nothing
+ * cannot look fast.
  *
  * Part 2: a session of 8 instances of lab grading-tiny (one tiny machine
  * each), scenario grading-tiny (20 probes each): all 8 graded at once by a
@@ -83,13 +84,6 @@ static char work[128]; /* temp folder: ssh configs, inventory, masters */
 static char src[1024]; /* tests/bench/grading */
 static int port;
 
-static double now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
-
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -127,13 +121,14 @@ static int spawn(char *const argv[], char *const env[], const char *in,
 	int fds[2];
 	if (pipe(fds) < 0)
 		return -1;
-	double t0 = now_ms();
+	double t0 = tl_now_ms();
 	pid_t pid = fork();
 	if (pid < 0)
 		return -1;
 	if (pid == 0) {
-		int fd = chdir(work) < 0 ? -1
-					 : open(in ? in : "/dev/null", O_RDONLY);
+		int fd = chdir(work) < 0
+			     ? -1
+			     : open(in ? in : "/dev/null", O_RDONLY);
 		if (fd < 0 || dup2(fd, 0) < 0 || dup2(fds[1], 1) < 0 ||
 		    dup2(fds[1], 2) < 0)
 			_exit(126);
@@ -160,7 +155,7 @@ static int spawn(char *const argv[], char *const env[], const char *in,
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;
 	if (ret_ms)
-		*ret_ms = now_ms() - t0;
+		*ret_ms = tl_now_ms() - t0;
 	char *o = tl_buf_steal(&out);
 	if (ret_out)
 		*ret_out = o;
@@ -185,8 +180,8 @@ static void close_masters(const char *dir)
 		struct stat st;
 		if (stat(path, &st) == 0 && S_ISSOCK(st.st_mode)) {
 			snprintf(opt, sizeof opt, "ControlPath=%s", path);
-			char *argv[] = {"ssh", "-o", opt, "-O", "exit", "srv",
-					NULL};
+			char *argv[] = {"ssh",	"-o",  opt, "-O",
+					"exit", "srv", NULL};
 			spawn(argv, NULL, NULL, NULL, NULL);
 		}
 		unlink(path);
@@ -244,16 +239,16 @@ static int run_floor(double *ms)
 static int run_per_check(double *ms)
 {
 	int pass = 0;
-	double t0 = now_ms();
+	double t0 = tl_now_ms();
 	for (int i = 0; i < n_checks; i++) {
-		char *argv[] = {"ssh", "-F", "ssh_config", "srv", checks[i],
-				NULL};
+		char *argv[] = {"ssh", "-F",	  "ssh_config",
+				"srv", checks[i], NULL};
 		int rc = spawn(argv, NULL, NULL, NULL, NULL);
 		if (rc == 255)
 			fprintf(stderr, "bench: ssh per check: ssh failed\n");
 		pass += rc == 0;
 	}
-	*ms = now_ms() - t0;
+	*ms = tl_now_ms() - t0;
 	return pass;
 }
 
@@ -302,8 +297,9 @@ static int run_testinfra(bool mux, double *ms)
 	int pass = pytest_count(out, " passed");
 	int fail = pytest_count(out, " failed");
 	if ((rc != 0 && rc != 1) || pass + fail != n_checks) {
-		fprintf(stderr, "bench: testinfra: exit %d, %d passed, %d "
-				"failed:\n%s\n",
+		fprintf(stderr,
+			"bench: testinfra: exit %d, %d passed, %d "
+			"failed:\n%s\n",
 			rc, pass, fail, out);
 		pass = -1;
 	}
@@ -322,8 +318,7 @@ static int run_ansible(bool pipelining, double *ms)
 	static int round;
 	char cpdir[256], play[1100], envcp[300];
 	snprintf(cpdir, sizeof cpdir, "%s/cp-%d", work, round++);
-	snprintf(envcp, sizeof envcp, "ANSIBLE_SSH_CONTROL_PATH_DIR=%s",
-		 cpdir);
+	snprintf(envcp, sizeof envcp, "ANSIBLE_SSH_CONTROL_PATH_DIR=%s", cpdir);
 	snprintf(play, sizeof play, "%s/grading.yml", src);
 	char *argv[] = {"ansible-playbook", "-i", "inventory", play, NULL};
 	char *env[] = {"ANSIBLE_CONFIG=ansible.cfg",
@@ -390,15 +385,14 @@ typedef struct grade_run {
 	char first_error[300];
 } grade_run;
 
-static double run_tssrlab(const tl_scenario *s, const pmachine *x,
-			  grade_run *g)
+static double run_tssrlab(const tl_scenario *s, const pmachine *x, grade_run *g)
 {
 	size_t n = tl_probe_scenario_count(s);
 	tl_probe_result *r = tl_xcalloc(n, sizeof *r);
 	tl_error err = {{0}};
-	double t0 = now_ms();
+	double t0 = tl_now_ms();
 	int rc = tl_probe_run_instance(s, &x->pm, 1, r, &err);
-	double ms = now_ms() - t0;
+	double ms = tl_now_ms() - t0;
 	memset(g, 0, sizeof *g);
 	if (rc < 0) {
 		g->error = (int)n;
@@ -461,8 +455,9 @@ static void drop_pool(void)
 static void cleanup(void)
 {
 	if (prov && getenv("TSSRLAB_BENCH_KEEP")) {
-		fprintf(stderr, "bench: TSSRLAB_BENCH_KEEP: session %s kept "
-				"(the next run removes it)\n",
+		fprintf(stderr,
+			"bench: TSSRLAB_BENCH_KEEP: session %s kept "
+			"(the next run removes it)\n",
 			session);
 		prov = tl_prov_free(prov);
 	}
@@ -481,9 +476,11 @@ static void cleanup(void)
 	}
 	if (prov) {
 		drop_pool();
-		char *left = e2e_sh(
-		    "{ virsh -q -c " E2E_URI " list --all --name; virsh -q -c " E2E_URI
-		    " net-list --all --name; } | grep -F 'tl+" BG_TAG "' || true");
+		char *left =
+		    e2e_sh("{ virsh -q -c " E2E_URI
+			   " list --all --name; virsh -q -c " E2E_URI
+			   " net-list --all --name; } | grep -F 'tl+" BG_TAG
+			   "' || true");
 		printf("leftovers=%s\n", left[0] ? "yes" : "none");
 		if (left[0])
 			fprintf(stderr, "bench: left behind:\n%s", left);
@@ -498,15 +495,14 @@ static void cleanup(void)
 }
 
 /* Runs cmd on m (pinned) with stdin; returns its exit status or -1. */
-static int guest_run(const tl_prov_machine *m, const char *cmd,
-		     const char *in, char **ret_out)
+static int guest_run(const tl_prov_machine *m, const char *cmd, const char *in,
+		     char **ret_out)
 {
 	tl_ssh_target t;
 	tl_prov_machine_ssh_target(prov, m, &t);
 	tl_ssh_result r;
 	tl_error err = {{0}};
-	int rc = tl_ssh_run(&t, cmd, in, in ? strlen(in) : 0, 900, 0, &r,
-			    &err);
+	int rc = tl_ssh_run(&t, cmd, in, in ? strlen(in) : 0, 900, 0, &r, &err);
 	int st = rc == TL_SSH_OK ? r.exit_status : -1;
 	if (rc != TL_SSH_OK)
 		fprintf(stderr, "bench: ssh %s: %s\n", cmd, err.msg);
@@ -524,8 +520,8 @@ static int guest_run(const tl_prov_machine *m, const char *cmd,
 static void write_peer_files(const tl_prov_machine *m)
 {
 	char path[300], *pub = NULL;
-	if (guest_run(m, "cat /etc/ssh/ssh_host_ed25519_key.pub", NULL,
-		      &pub) != 0) {
+	if (guest_run(m, "cat /etc/ssh/ssh_host_ed25519_key.pub", NULL, &pub) !=
+	    0) {
 		fprintf(stderr, "bench: cannot read the guest's host key\n");
 		exit(1);
 	}
@@ -540,22 +536,22 @@ static void write_peer_files(const tl_prov_machine *m)
 	free(text);
 	free(pub);
 	for (int mux = 0; mux < 2; mux++) {
-		text = tl_xasprintf(
-		    "Host srv 127.0.0.1\n"
-		    "  HostName 127.0.0.1\n"
-		    "  Port %d\n"
-		    "  User root\n"
-		    "  IdentityFile %s\n"
-		    "  IdentitiesOnly yes\n"
-		    "  UserKnownHostsFile %s/known_hosts\n"
-		    "  GlobalKnownHostsFile /dev/null\n"
-		    "  StrictHostKeyChecking yes\n"
-		    "  BatchMode yes\n"
-		    "  LogLevel ERROR\n"
-		    "%s%s%s",
-		    port, E2E_KEY, work,
-		    mux ? "  ControlPath " : "  ControlMaster no\n",
-		    mux ? work : "", mux ? "/mux/%C\n" : "");
+		text = tl_xasprintf("Host srv 127.0.0.1\n"
+				    "  HostName 127.0.0.1\n"
+				    "  Port %d\n"
+				    "  User root\n"
+				    "  IdentityFile %s\n"
+				    "  IdentitiesOnly yes\n"
+				    "  UserKnownHostsFile %s/known_hosts\n"
+				    "  GlobalKnownHostsFile /dev/null\n"
+				    "  StrictHostKeyChecking yes\n"
+				    "  BatchMode yes\n"
+				    "  LogLevel ERROR\n"
+				    "%s%s%s",
+				    port, E2E_KEY, work,
+				    mux ? "  ControlPath "
+					: "  ControlMaster no\n",
+				    mux ? work : "", mux ? "/mux/%C\n" : "");
 		snprintf(path, sizeof path, "%s/%s", work,
 			 mux ? "ssh_config_mux" : "ssh_config");
 		write_file(path, text);
@@ -685,12 +681,12 @@ static double grade_all(pool *p)
 	pthread_t th[BG_SESSION_N];
 	int w = p->workers < p->n ? p->workers : p->n;
 	p->next = 0;
-	double t0 = now_ms();
+	double t0 = tl_now_ms();
 	for (int i = 0; i < w; i++)
 		pthread_create(&th[i], NULL, pool_worker, p);
 	for (int i = 0; i < w; i++)
 		pthread_join(th[i], NULL);
-	return now_ms() - t0;
+	return tl_now_ms() - t0;
 }
 
 static int session_part(int runs, int budget_s)
@@ -706,10 +702,10 @@ static int session_part(int runs, int budget_s)
 	}
 	tl_prov_outcome out[BG_SESSION_N];
 	tl_error err = {{0}};
-	double t0 = now_ms();
+	double t0 = tl_now_ms();
 	int failed = tl_prov_create_many(prov, reqs, BG_SESSION_N, NULL, NULL,
 					 out, &err);
-	printf("session_provision_s=%.1f\n", (now_ms() - t0) / 1000);
+	printf("session_provision_s=%.1f\n", (tl_now_ms() - t0) / 1000);
 	if (failed != 0) {
 		fprintf(stderr, "bench: session: %d failed %s\n", failed,
 			failed < 0 ? err.msg : out[0].error.msg);
@@ -733,9 +729,9 @@ static int session_part(int runs, int budget_s)
 	int n = 0, bad = 0;
 	grade_run g1;
 	/* round 0 warms every guest and is not counted */
-	double t_part = now_ms();
+	double t_part = tl_now_ms();
 	for (int r = 0; r <= runs; r++) {
-		if (r > 1 && now_ms() - t_part > budget_s * 1000.0 / 3)
+		if (r > 1 && tl_now_ms() - t_part > budget_s * 1000.0 / 3)
 			break;
 		double a = run_tssrlab(s, &x[0], &g1);
 		double b = grade_all(&p);
@@ -744,13 +740,15 @@ static int session_part(int runs, int budget_s)
 			errors += p.g[i].error;
 		if (errors) {
 			bad++;
-			fprintf(stderr, "bench: session round %d: %d errors "
-					"(%s%s)\n",
+			fprintf(stderr,
+				"bench: session round %d: %d errors "
+				"(%s%s)\n",
 				r, errors, g1.first_error,
 				p.g[BG_SESSION_N - 1].first_error);
 		}
-		fprintf(stderr, "bench: session round %d: one %.0f ms, all %d "
-				"%.0f ms\n",
+		fprintf(stderr,
+			"bench: session round %d: one %.0f ms, all %d "
+			"%.0f ms\n",
 			r, a, BG_SESSION_N, b);
 		if (r > 0) {
 			one[n] = a;
@@ -779,7 +777,7 @@ static void on_signal(int sig)
 
 enum { T_TSSRLAB, T_FLOOR, T_PERCHECK, T_TI, T_TIMUX, T_ANS, T_ANSPIPE, NT };
 static const char *const tname[NT] = {
-    "tssrlab",	 "floor",   "ssh_per_check",	 "testinfra",
+    "tssrlab",	     "floor",	"ssh_per_check",     "testinfra",
     "testinfra_mux", "ansible", "ansible_pipelining"};
 
 int main(int argc, char **argv)
@@ -835,7 +833,7 @@ int main(int argc, char **argv)
 	}
 
 	snprintf(session, sizeof session, BG_TAG "%d", (int)getpid());
-	double t_start = now_ms();
+	double t_start = tl_now_ms();
 	prov = new_prov();
 	atexit(cleanup);
 	signal(SIGTERM, on_signal);
@@ -855,14 +853,14 @@ int main(int argc, char **argv)
 	tl_prov_request req = {
 	    .session = session, .instance = "deb", .lab = lab};
 	tl_error err = {{0}};
-	double t0 = now_ms();
+	double t0 = tl_now_ms();
 	tl_prov_instance *inst =
 	    tl_prov_instance_create(prov, &req, NULL, NULL, &err);
 	if (!inst) {
 		fprintf(stderr, "bench: debian12 guest: %s\n", err.msg);
 		return 1;
 	}
-	printf("debian_provision_s=%.1f\n", (now_ms() - t0) / 1000);
+	printf("debian_provision_s=%.1f\n", (tl_now_ms() - t0) / 1000);
 	tl_prov_machine *m = &inst->machines[0];
 	port = m->ssh_port;
 	char path[1100];
@@ -871,8 +869,8 @@ int main(int argc, char **argv)
 	char *setup = tl_file_read(path, 1u << 20, &len, &err);
 	/* the guest finishes booting first (no unit still starting while
 	 * the graders run) */
-	if (guest_run(m, "timeout 600 systemctl is-system-running --wait",
-		      NULL, NULL) < 0 ||
+	if (guest_run(m, "timeout 600 systemctl is-system-running --wait", NULL,
+		      NULL) < 0 ||
 	    !setup || guest_run(m, "sh -s", setup, NULL) != 0) {
 		fprintf(stderr, "bench: preparing the guest failed %s\n",
 			setup ? "" : err.msg);
@@ -892,27 +890,31 @@ int main(int argc, char **argv)
 	double t[NT][16], t_part = t_start, t_round = 0, probes[16];
 	int passed[NT], bad = 0;
 	for (int r = 0; r <= runs; r++) {
-		if (r > 1 && now_ms() - t_part + t_round > budget_s * 1000.0) {
+		if (r > 1 &&
+		    tl_now_ms() - t_part + t_round > budget_s * 1000.0) {
 			fprintf(stderr,
 				"bench: time budget (%d s) spent: %d rounds "
 				"counted of %d\n",
 				budget_s, done, runs);
 			break;
 		}
-		double ms[NT], t_r = now_ms();
+		double ms[NT], t_r = tl_now_ms();
 		grade_run g;
 		if (r == 0) {
 			/* warm-up: the guest's caches (the tools, the files,
 			 * python3 for ansible's modules), not counted */
 			run_tssrlab(s, &x, &g);
 			run_floor(&ms[0]);
-			char *argv_py[] = {"ssh", "-F", "ssh_config", "srv",
+			char *argv_py[] = {"ssh",
+					   "-F",
+					   "ssh_config",
+					   "srv",
 					   "/usr/bin/python3 -c 'import json, "
 					   "subprocess, os'",
 					   NULL};
 			spawn(argv_py, NULL, NULL, NULL, NULL);
 			fprintf(stderr, "bench: warm-up %.0f ms\n",
-				now_ms() - t_r);
+				tl_now_ms() - t_r);
 			continue;
 		}
 		ms[T_TSSRLAB] = run_tssrlab(s, &x, &g);
@@ -937,7 +939,7 @@ int main(int argc, char **argv)
 		}
 		fprintf(stderr, "\n");
 		done++;
-		t_round = now_ms() - t_r;
+		t_round = tl_now_ms() - t_r;
 	}
 	double med[NT];
 	for (int k = 0; k < NT; k++) {
@@ -968,7 +970,7 @@ int main(int argc, char **argv)
 	tl_prov_instance_free(inst);
 
 	int rc = 0;
-	if (now_ms() - t_start > 1500 * 1000.0) {
+	if (tl_now_ms() - t_start > 1500 * 1000.0) {
 		fprintf(stderr, "bench: no time left for the session part "
 				"(meson's timeout is 1800 s): skipped\n");
 		printf("session8_ms=skipped\n");

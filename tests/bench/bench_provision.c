@@ -52,13 +52,6 @@ static char session[64], seq_session[64], copies[128];
 static int n_inst = 8;
 static unsigned long long copy_bytes; /* full copies of the first baseline */
 
-static double now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
-
 static void cleanup(void)
 {
 	if (prov) {
@@ -158,8 +151,8 @@ static void *personalise_one(void *arg)
 
 static int wait_ssh(const char *host, int port, int timeout_s)
 {
-	double deadline = now_ms() + timeout_s * 1000.0;
-	while (now_ms() < deadline) {
+	double deadline = tl_now_ms() + timeout_s * 1000.0;
+	while (tl_now_ms() < deadline) {
 		tl_error e = {{0}};
 		if (tl_ssh_wait_banner(host, port, 1, &e) < 0)
 			continue;
@@ -278,7 +271,7 @@ static double baseline(const tl_lab *lab, bool all_first)
 			rc = -1;
 			break;
 		}
-		double t0 = now_ms();
+		double t0 = tl_now_ms();
 		rc = baseline_network(plans[i], i);
 		for (size_t k = 0; rc == 0 && k < plans[i]->n_machines; k++) {
 			tl_prov_machine *m = &plans[i]->machines[k];
@@ -290,10 +283,10 @@ static double baseline(const tl_lab *lab, bool all_first)
 				rc = -1;
 			}
 		}
-		spent += now_ms() - t0;
+		spent += tl_now_ms() - t0;
 	}
 	if (all_first && rc == 0) {
-		double t0 = now_ms();
+		double t0 = tl_now_ms();
 		for (int i = 0; i < n_inst && rc == 0; i++)
 			for (size_t k = 0; k < plans[i]->n_machines; k++) {
 				tl_prov_machine *m = &plans[i]->machines[k];
@@ -303,7 +296,7 @@ static double baseline(const tl_lab *lab, bool all_first)
 					break;
 				}
 			}
-		spent += now_ms() - t0;
+		spent += tl_now_ms() - t0;
 	}
 	tl_error err = {{0}};
 	tl_prov_session_destroy(prov, seq_session, NULL, &err);
@@ -373,10 +366,10 @@ int main(void)
 	}
 	tl_prov_outcome out[MAXI];
 	timing t = {0};
-	double t0 = now_ms();
+	double t0 = tl_now_ms();
 	int failed = tl_prov_create_many(prov, reqs, (size_t)n_inst,
 					 on_progress, &t, out, &err);
-	double wall = now_ms() - t0;
+	double wall = tl_now_ms() - t0;
 	if (failed != 0) {
 		fprintf(stderr, "bench: tssrlab: %d failed %s\n", failed,
 			failed < 0 ? err.msg : "");
@@ -430,7 +423,7 @@ int main(void)
 	/* personalisation, all instances at once (timed apart) */
 	pthread_t th[MAXI];
 	pers_arg pa[MAXI];
-	t0 = now_ms();
+	t0 = tl_now_ms();
 	for (int i = 0; i < n_inst; i++) {
 		pa[i] = (pers_arg){.inst = out[i].instance};
 		pthread_create(&th[i], NULL, personalise_one, &pa[i]);
@@ -444,7 +437,7 @@ int main(void)
 				pa[i].err.msg);
 		}
 	}
-	printf("time_personalise_all_s=%.2f\n", (now_ms() - t0) / 1000);
+	printf("time_personalise_all_s=%.2f\n", (tl_now_ms() - t0) / 1000);
 	printf("personalise_failures=%d\n", pfail);
 	fflush(stdout);
 	tl_prov_session_destroy(prov, session, NULL, &err);
