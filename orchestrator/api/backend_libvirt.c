@@ -131,13 +131,27 @@ static void pin_from_store(tl_prov_instance *in, const json_t *machines)
 	}
 }
 
+/* Logs when each machine answered SSH and was personalised, seconds
+ * since the provisioning began: where an instance's time goes. */
+static int log_progress(void *ud, const tl_prov_progress *ev)
+{
+	const tl_backend_instance *bi = ud;
+	if (ev->object && (ev->phase == TL_PROV_PHASE_READY ||
+			   ev->phase == TL_PROV_PHASE_PERSONALISED))
+		tl_log(TL_LOG_INFO, "machine.provision",
+		       "instance=%lld machine=%s phase=%s at_s=%.1f",
+		       (long long)bi->id, ev->object,
+		       tl_prov_phase_name(ev->phase), ev->elapsed_ms / 1000.0);
+	return 0;
+}
+
 static int lv_create(tl_backend *b, const tl_backend_instance *bi,
 		     json_t **ret_machines, char **ret_host, tl_error *err)
 {
 	lv_backend *l = b->priv;
 	tl_prov_request req = request(l, bi);
-	tl_prov_instance *in =
-	    tl_prov_instance_create(l->prov, &req, NULL, NULL, err);
+	tl_prov_instance *in = tl_prov_instance_create(
+	    l->prov, &req, log_progress, (void *)bi, err);
 	if (!in)
 		return -1;
 	*ret_machines = machines_json(in);
@@ -246,9 +260,15 @@ static int lv_setup(tl_backend *b, const tl_backend_instance *bi, tl_error *err)
 	const tl_scenario *s = bi->scenario;
 	for (size_t i = 0; i < s->n_setup; i++) {
 		const tl_setup_step *st = &s->setup[i];
-		if (run_script(l, in, bi->machines, st->machine, st->run,
-			       st->timeout_s > 0 ? st->timeout_s : 300, NULL,
-			       err) < 0) {
+		double t0 = tl_now_ms();
+		int rc = run_script(l, in, bi->machines, st->machine, st->run,
+				    st->timeout_s > 0 ? st->timeout_s : 300,
+				    NULL, err);
+		tl_log(rc < 0 ? TL_LOG_WARN : TL_LOG_INFO, "setup.step",
+		       "instance=%lld step=%zu machine=%s ok=%d took_s=%.1f",
+		       (long long)bi->id, i + 1, st->machine, rc == 0,
+		       (tl_now_ms() - t0) / 1000.0);
+		if (rc < 0) {
 			tl_error_prefix(err, "setup step %zu (%s) on %s", i + 1,
 					st->label ? st->label : "",
 					st->machine);

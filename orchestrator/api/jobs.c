@@ -367,13 +367,15 @@ static int solve_one(job_ctx *j, const char *machine, const char *rel)
 	if (!script)
 		return -1;
 	TL_AUTOFREE char *output = NULL;
+	double t0 = tl_now_ms();
 	int rc = d->backend->run(d->backend, &j->bi, machine, script, 900,
 				 &output, &j->err);
 	if (rc < 0)
 		tl_error_prefix(&j->err, "%s on %s", rel, machine);
 	tl_log(rc < 0 ? TL_LOG_WARN : TL_LOG_INFO, "solution",
-	       "instance=%lld machine=%s script=%s ok=%d",
-	       (long long)j->instance, machine, rel, rc == 0);
+	       "instance=%lld machine=%s script=%s ok=%d took_s=%.1f",
+	       (long long)j->instance, machine, rel, rc == 0,
+	       (tl_now_ms() - t0) / 1000.0);
 	return rc;
 }
 
