@@ -97,7 +97,15 @@ typedef struct tl_prov_config {
 	int ready_timeout_s;  /* per machine, from its start; 0: 300 */
 	int ssh_timeout_s;    /* per personalisation command; 0: 120 */
 	int workers;	      /* tl_prov_create_many threads; 0: 4 */
+	/* Placement lock, shared by every process of this machine that
+	 * creates instances (a daemon, `tssrlab demo`, tests): held from
+	 * planning until every object of the call is defined, so that two
+	 * processes never pick the same ports or subnets. NULL:
+	 * TL_PROV_DEFAULT_LOCK; "": no lock (one process per machine). */
+	const char *lock_path;
 } tl_prov_config;
+
+#define TL_PROV_DEFAULT_LOCK "/run/lock/tssrlab-placement.lock"
 
 typedef struct tl_prov tl_prov;
 

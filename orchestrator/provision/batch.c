@@ -15,8 +15,21 @@
  * per-thread errors, so each failure carries its own libvirt message).
  * Progress events from all workers go through one lock, so the caller's
  * callback never runs twice at once.
+ *
+ * Planning looks at libvirt (what other processes created) plus this
+ * process's reservations, which libvirt cannot show until the objects
+ * exist. So that two processes on one machine (a daemon and `tssrlab
+ * demo`, two test suites) never plan the same ports or subnets, the
+ * placement lock (an flock on tl_prov_config.lock_path) is held from
+ * planning until the first pass has defined every object of the call:
+ * seconds, not the guests' boot. It orders the processes of this machine
+ * only; a remote host shared by two orchestrator machines is not covered.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include "prov-internal.h"
 
@@ -92,6 +105,38 @@ static void batch_pass(batch *b, int pass)
 	free(threads);
 }
 
+/* Takes the placement lock (blocking); the fd to close, -2 when there is
+ * no lock, -1 on error. */
+static int placement_lock(const tl_prov *p, tl_error *err)
+{
+	if (!*p->lock_path)
+		return -2;
+	/* read-only is enough for flock, and lets an unprivileged process
+	 * share a lock file root created */
+	int fd = open(p->lock_path, O_RDONLY | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return tl_error_set(err,
+				    "placement lock %s: %s (a folder where "
+				    "every process creating instances can "
+				    "create or open it)",
+				    p->lock_path, strerror(errno));
+	while (flock(fd, LOCK_EX) < 0) {
+		if (errno == EINTR)
+			continue;
+		tl_error_set(err, "placement lock %s: flock: %s", p->lock_path,
+			     strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void placement_unlock(int fd)
+{
+	if (fd >= 0)
+		close(fd); /* releases the flock */
+}
+
 int tl_prov_create_many(tl_prov *p, const tl_prov_request *reqs, size_t n,
 			tl_prov_progress_fn fn, void *ud, tl_prov_outcome *ret,
 			tl_error *err)
@@ -99,8 +144,12 @@ int tl_prov_create_many(tl_prov *p, const tl_prov_request *reqs, size_t n,
 	memset(ret, 0, n * sizeof *ret);
 	if (n == 0)
 		return 0;
+	int lock = placement_lock(p, err);
+	if (lock == -1)
+		return -1;
 	tl_prov_instance **plans = tl_xcalloc(n, sizeof *plans);
 	if (tl_prov_plan_all(p, reqs, n, plans, err) < 0) {
+		placement_unlock(lock);
 		free(plans);
 		return -1;
 	}
@@ -115,6 +164,8 @@ int tl_prov_create_many(tl_prov *p, const tl_prov_request *reqs, size_t n,
 	pthread_mutex_init(&b.mu, NULL);
 
 	batch_pass(&b, 1);
+	/* everything is defined: libvirt shows it to the other processes */
+	placement_unlock(lock);
 	batch_pass(&b, 2);
 
 	int failed = 0;

@@ -65,6 +65,8 @@ tl_prov *tl_prov_new(const tl_prov_config *cfg, tl_error *err)
 	tl_prov *p = tl_xcalloc(1, sizeof *p);
 	p->key_path =
 	    tl_xstrdup(cfg->key_path ? cfg->key_path : TL_PROV_DEFAULT_KEY);
+	p->lock_path =
+	    tl_xstrdup(cfg->lock_path ? cfg->lock_path : TL_PROV_DEFAULT_LOCK);
 	p->ready_timeout_s =
 	    cfg->ready_timeout_s > 0 ? cfg->ready_timeout_s : 300;
 	p->ssh_timeout_s = cfg->ssh_timeout_s > 0 ? cfg->ssh_timeout_s : 120;
@@ -134,6 +136,7 @@ tl_prov *tl_prov_free(tl_prov *p)
 		host_free(p->hosts[i]);
 	free(p->hosts);
 	free(p->key_path);
+	free(p->lock_path);
 	pthread_mutex_destroy(&p->mu);
 	free(p);
 	return NULL;

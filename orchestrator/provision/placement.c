@@ -2,8 +2,9 @@
  * placement.c: deciding where each instance goes and what it gets, before
  * anything is created.
  *
- * Planning is all or nothing and happens under tl_prov.mu: every host is
- * scanned (libvirt's view plus this process's reservations), every
+ * Planning is all or nothing and happens under tl_prov.mu (and, across
+ * the processes of this machine, the placement lock of batch.c): every
+ * host is scanned (libvirt's view plus this process's reservations), every
  * request is placed on the host where, once placed, the scarcest of its
  * free vCPUs, memory and instance slots is largest (as a share of the
  * host's limits), and then given its resources:
@@ -212,8 +213,9 @@ static int subnet_alloc(tl_prov_host *h, tl_prov_scan *s, int prefix,
 		    h->name, prefix, h->subnet_prefix);
 	uint64_t count = 1ull << (prefix - h->subnet_prefix);
 	for (uint64_t slot = 0; slot < count; slot++) {
-		/* from a random slot: processes planning at the same moment
-		 * (a daemon, a demo, tests) rarely pick the same bridge */
+		/* from a random slot: the placement lock (batch.c) orders
+		 * the processes of this machine; two orchestrator machines
+		 * sharing a remote host rarely pick the same bridge */
 		uint64_t k = (slot + h->subnet_start) % count;
 		uint32_t base = h->subnet_base + (uint32_t)(k << (32 - prefix));
 		bool used = false;

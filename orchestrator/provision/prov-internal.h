@@ -90,6 +90,7 @@ typedef struct tl_prov_host {
 
 struct tl_prov {
 	char *key_path;
+	char *lock_path; /* "" when none */
 	int ready_timeout_s, ssh_timeout_s, workers;
 	tl_prov_host **hosts;
 	size_t n_hosts;

@@ -7,8 +7,12 @@
  * in-process hypervisor (prov_fixture.h), so tests share no state.
  */
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <pthread.h>
+#include <sys/file.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 
 #include "prov_fixture.h"
 #include "tl_test.h"
@@ -1012,6 +1016,93 @@ TL_TEST(xml_escaping_round_trip)
 	fx_fini(&f);
 }
 
+typedef struct lock_run {
+	tl_prov *p;
+	tl_prov_request req;
+	tl_prov_outcome out;
+	tl_error err;
+	int rc;
+	volatile int done;
+} lock_run;
+
+static void *create_in_thread(void *arg)
+{
+	lock_run *r = arg;
+	r->rc =
+	    tl_prov_create_many(r->p, &r->req, 1, NULL, NULL, &r->out, &r->err);
+	__atomic_store_n(&r->done, 1, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+/* Another process holds the placement lock: planning waits for it (two
+ * processes on one machine never plan the same ports or subnets), then
+ * goes on. A lock that cannot be opened refuses the call and creates
+ * nothing. */
+TL_TEST(placement_waits_for_another_process)
+{
+	fx f;
+	fx_init(&f, NULL);
+	char lock_path[256];
+	snprintf(lock_path, sizeof lock_path, "%s/placement.lock", f.dir);
+	tl_error err = {{0}};
+	tl_prov_config cfg = {
+	    .workers = 2, .ready_timeout_s = 1, .lock_path = lock_path};
+	TL_AUTO(tl_prov) p = tl_prov_new(&cfg, &err);
+	tl_prov_host_config hc = fx_host(&f, "h1");
+	CHECK(p && tl_prov_host_add(p, &hc, &err) == 0);
+
+	int held[2], release[2];
+	CHECK(pipe(held) == 0 && pipe(release) == 0);
+	pid_t child = fork();
+	if (child == 0) {
+		char c = 0;
+		int fd = open(lock_path, O_RDONLY | O_CREAT, 0644);
+		if (fd < 0 || flock(fd, LOCK_EX) < 0)
+			_exit(1);
+		if (write(held[1], "x", 1) != 1 || read(release[0], &c, 1) < 0)
+			_exit(2);
+		_exit(0);
+	}
+	char c = 0;
+	CHECK(read(held[0], &c, 1) == 1); /* the child holds the lock */
+
+	lock_run r = {.p = p, .req = req_of("s1", "a", "tiny-pair")};
+	pthread_t t;
+	CHECK(pthread_create(&t, NULL, create_in_thread, &r) == 0);
+	/* on the test driver a creation takes milliseconds: still waiting
+	 * after half a second means it waits for the lock */
+	tl_sleep_ms(500);
+	CHECK(!__atomic_load_n(&r.done, __ATOMIC_SEQ_CST));
+	CHECK(count_all(p, "s1") == 0);
+	CHECK(write(release[1], "x", 1) == 1);
+	pthread_join(t, NULL);
+	int status = -1;
+	CHECK(waitpid(child, &status, 0) == child && WIFEXITED(status) &&
+	      WEXITSTATUS(status) == 0);
+	CHECK(r.rc == 0);
+	if (r.rc != 0)
+		fprintf(stderr, "  %s\n", r.out.error.msg);
+	tl_prov_instance_free(r.out.instance);
+	CHECK(count_all(p, "s1") > 0);
+	CHECK(tl_prov_session_destroy(p, "s1", NULL, &err) == 0);
+	close(held[0]), close(held[1]), close(release[0]), close(release[1]);
+
+	/* a lock nobody can create: refused, nothing created */
+	tl_prov_config bad = {.workers = 2,
+			      .ready_timeout_s = 1,
+			      .lock_path = "/nonexistent-tssrlab-dir/p.lock"};
+	TL_AUTO(tl_prov) q = tl_prov_new(&bad, &err);
+	CHECK(q && tl_prov_host_add(q, &hc, &err) == 0);
+	tl_prov_request req = req_of("s2", "a", "tiny-pair");
+	tl_prov_outcome out = {0};
+	tl_error e2 = {{0}};
+	CHECK(tl_prov_create_many(q, &req, 1, NULL, NULL, &out, &e2) == -1);
+	CHECK_CONTAINS(e2.msg,
+		       "placement lock /nonexistent-tssrlab-dir/p.lock");
+	CHECK(count_all(q, "s2") == 0);
+	fx_fini(&f);
+}
+
 TL_TESTS(T(xml_loopback_domain), T(xml_kvm_and_bridged),
 	 T(xml_dhcp_network_and_ports), T(create_and_inspect),
 	 T(allocation_unique_across_instances),
@@ -1020,4 +1111,4 @@ TL_TESTS(T(xml_loopback_domain), T(xml_kvm_and_bridged),
 	 T(failure_midway_leaves_nothing), T(refusals_create_nothing),
 	 T(teardown_leaves_nothing), T(reconcile_removes_orphans_keeps_live),
 	 T(lifecycle_on_the_test_driver), T(progress_reports_every_step),
-	 T(xml_escaping_round_trip))
+	 T(xml_escaping_round_trip), T(placement_waits_for_another_process))
