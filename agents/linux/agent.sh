@@ -1285,82 +1285,317 @@ tl_k_log_line() {
 
 # ---- kinds: directory, VPN, supervision, virtualisation -------------------
 
-tl_samba() {
-	tl_need samba-tool "Samba AD probes need samba-tool (package samba)" || return
-	tl_x "$TL_B" "$@"
-	TL_X=$TL_RC
+# Samba AD directory kinds (samba.user, samba.group, samba.ou, samba.gpo,
+# samba.object) read the directory ONCE per batch: every samba-tool call
+# costs 10 to 20 s on an emulated guest (Python and Samba loading their
+# modules and the schema), and a scenario asks a few dozen questions. The
+# first such probe of the batch runs one ldbsearch over sam.ldb (under its
+# own deadline) into $TL_T/sam.ldif; one awk unfolds and decodes that LDIF
+# into $TL_T/sam while it answers, and later probes ask one awk over that
+# file. A read that failed or timed out is not kept: the next probe tries
+# again. Every probe's evidence names the ldbsearch command. Only the
+# attributes listed in TL_SAMATTRS are read, so no secret (unicodePwd,
+# supplementalCredentials, password histories, trust keys) ever reaches the
+# output. No environment variable or file on the guest can point the agent
+# at another database: the path is fixed here.
+TL_SAMDB=/var/lib/samba/private/sam.ldb
+TL_SAMFILTER='(|(objectClass=user)(objectClass=group)(objectClass=organizationalUnit)(objectClass=container)(objectClass=domain)(objectClass=builtinDomain))'
+TL_SAMATTRS='objectClass cn name ou sAMAccountName userPrincipalName
+displayName givenName sn initials mail department title description company
+physicalDeliveryOfficeName telephoneNumber homeDirectory homeDrive
+scriptPath profilePath userAccountControl accountExpires primaryGroupID
+objectSid groupType sAMAccountType member memberOf managedBy gpLink
+gPOptions gPCFileSysPath versionNumber flags dNSHostName operatingSystem
+minPwdLength minPwdAge maxPwdAge pwdHistoryLength pwdProperties
+lockoutThreshold lockoutDuration lockOutObservationWindow
+msDS-Behavior-Version whenCreated whenChanged'
+TL_SAM=    # '': not read; raw: sam.ldif read; 1: sam holds it, decoded
+TL_SAMCMD= # the ldbsearch command, for every probe's evidence
+TL_SAMI=   # the probe that read it
+
+# The directory program. Input: LDIF (ldbsearch's, or $TL_T/sam, which is
+# LDIF again: one line per value, decoded). Lines starting with one space
+# continue the previous one; "attr:: BASE64" values are decoded, unless
+# they hold control characters (then they stay encoded: a value cannot
+# forge a line); "#" lines are comments. With TL_SQ_SAVE set, the decoded
+# LDIF is written there. Then it answers TL_SQ_MODE about TL_SQ_NAME: the
+# value on stdout, a note on stderr, exit 10 (found, ok), 11 (found, not
+# ok) or 12 (not found). sAMAccountName, display names and DNs compare
+# case-insensitively, as AD does; DNs also ignore spaces around , and =.
+TL_SAMAWK='
+function norm(s,   o, i, h) {
+	# \HH escapes are the bytes they stand for
+	o = ""
+	while ((i = index(s, "\\")) > 0) {
+		o = o substr(s, 1, i - 1); h = substr(s, i + 1, 2)
+		if (length(h) == 2 && (substr(h, 1, 1) in X) && (substr(h, 2, 1) in X)) {
+			o = o sprintf("%c", X[substr(h, 1, 1)] * 16 + X[substr(h, 2, 1)])
+			s = substr(s, i + 3)
+		} else {
+			o = o substr(s, i, 2); s = substr(s, i + 2)
+		}
+	}
+	s = tolower(o s)
+	gsub(/^ +| +$/, "", s)
+	gsub(/ *, */, ",", s)
+	gsub(/ *= */, "=", s)
+	return s
+}
+function b64(s,   i, c, o, acc, nb, v) {
+	o = ""; acc = 0; nb = 0; bad = 0
+	for (i = 1; i <= length(s); i++) {
+		c = substr(s, i, 1)
+		if (!(c in B)) continue
+		acc = acc * 64 + B[c]; nb += 6
+		if (nb >= 8) {
+			nb -= 8
+			v = int(acc / P[nb]); acc -= v * P[nb]
+			if (v < 32 || v == 127) bad = 1
+			o = o sprintf("%c", v)
+		}
+	}
+	return o
+}
+function endrec() {
+	if (inr && save != "") print "" > save
+	inr = 0
+}
+function keep(line) {
+	rec[nr] = rec[nr] "\n" line
+	if (save != "") print line > save
+}
+function emit(l,   p, a, v, d, la) {
+	if (substr(l, 1, 1) == "#") return
+	p = index(l, ":")
+	if (p < 2) return
+	a = substr(l, 1, p - 1); v = substr(l, p + 1); la = tolower(a)
+	if (substr(v, 1, 1) == ":") {
+		v = substr(v, 2); sub(/^ +/, "", v)
+		d = b64(v)
+		if (bad) a = a ":"
+		else v = d
+	} else if (substr(v, 1, 1) == "<") {
+		return
+	} else sub(/^ /, "", v)
+	if (la == "dn") {
+		endrec(); nr++; inr = 1
+		rec[nr] = a ": " v; dn[nr] = v; byd[norm(v)] = nr
+		if (save != "") print a ": " v > save
+		return
+	}
+	if (!inr || la ~ SECRET) return
+	keep(a ": " v)
+	if (la == "samaccountname") sam[nr] = v
+	else if (la == "objectclass") cls[nr] = cls[nr] " " tolower(v) " "
+	else if (la == "displayname") dname[nr] = v
+	else if (la == "member") mem[nr] = mem[nr] "\n" v
+	else if (la == "gplink") gpl[nr] = gpl[nr] v
+	else if (la == "objectsid") sid[nr] = v
+	else if (la == "primarygroupid") pg[nr] = v
+	else if (la == "cn") cn[nr] = v
+}
+function hascls(r, c) { return index(cls[r], " " c " ") > 0 }
+function bysam(c,   r) {
+	for (r = 1; r <= nr; r++)
+		if (tolower(sam[r]) == lw && (c == "" || hascls(r, c)) && !(c == "user" && hascls(r, "computer")))
+			return r
+	return 0
+}
+function note(s) { print s > "/dev/stderr" }
+function found(r) {
+	print rec[r]
+	note(nr " objects read; found " dn[r])
+}
+function missing(what) {
+	note(nr " objects read; no " what " \"" want "\"")
+	exit 12
+}
+function member(nm,   k) {
+	k = tolower(nm)
+	if (k in seen) return
+	seen[k] = 1
+	print nm
+}
+BEGIN {
+	mode = ENVIRON["TL_SQ_MODE"]; want = ENVIRON["TL_SQ_NAME"]; lw = tolower(want)
+	save = ENVIRON["TL_SQ_SAVE"]
+	# never asked for; dropped anyway should a tool print them
+	SECRET = "^(unicodepwd|dbcspwd|ntpwdhistory|lmpwdhistory|supplementalcredentials|currentvalue|priorvalue|initialauthincoming|initialauthoutgoing|trustauthincoming|trustauthoutgoing|cleartextpassword|userpassword|msds-executescriptpassword|peklist|msds-managedpassword)$"
+	s = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+	for (i = 1; i <= 64; i++) B[substr(s, i, 1)] = i - 1
+	P[0] = 1
+	for (i = 1; i <= 16; i++) P[i] = P[i - 1] * 2
+	for (i = 0; i < 16; i++) {
+		X[substr("0123456789abcdef", i + 1, 1)] = i
+		X[substr("0123456789ABCDEF", i + 1, 1)] = i
+	}
+	nr = 0; inr = 0; have = 0
+}
+{ sub(/\r$/, "") }
+substr($0, 1, 1) == " " { if (have) cur = cur substr($0, 2); next }
+{ if (have) emit(cur); have = 0 }
+$0 == "" { endrec(); next }
+{ cur = $0; have = 1 }
+END {
+	if (have) emit(cur)
+	endrec()
+	if (save != "") close(save)
+	if (lw == "") missing("name")
+	if (mode == "user" || mode == "group" || mode == "object") {
+		if (mode == "object" && index(want, "=")) {
+			f = byd[norm(want)] + 0
+		} else
+			f = bysam(mode == "object" ? "" : mode)
+		if (!f) missing(mode == "object" ? "object with this sAMAccountName or DN" : mode " with sAMAccountName")
+		if (mode != "group") { found(f); exit 10 }
+		note(nr " objects read; found " dn[f])
+		n = split(substr(mem[f], 2), M, "\n")
+		for (k = 1; k <= n; k++) {
+			r = byd[norm(M[k])] + 0
+			if (r && sam[r] != "") member(sam[r])
+			else if (r && cn[r] != "") member(cn[r])
+			else { nm = M[k]; sub(/^[^=]*=/, "", nm); sub(/,.*/, "", nm); member(nm) }
+		}
+		rid = sid[f]; sub(/.*-/, "", rid)
+		if (rid != "")
+			for (r = 1; r <= nr; r++)
+				if (pg[r] == rid && sid[r] != "") member(sam[r] != "" ? sam[r] : cn[r])
+		n = split(ENVIRON["TL_SQ_MEMBERS"], M, "\n")
+		for (k = 1; k <= n; k++)
+			if (M[k] != "" && !(tolower(M[k]) in seen)) {
+				note("not a member: " M[k])
+				exit 11
+			}
+		exit 10
+	}
+	if (mode == "ou") {
+		w = index(want, "=") ? want : "OU=" want
+		w = norm(w); f = 0
+		for (r = 1; r <= nr; r++) {
+			if (!hascls(r, "organizationalunit")) continue
+			d = norm(dn[r])
+			if (d == w || substr(d, 1, length(w) + 1) == w ",") { print dn[r]; f++ }
+		}
+		if (!f) missing("organizational unit")
+		note(nr " objects read; " f " matching")
+		exit 10
+	}
+	if (mode == "gpo") {
+		f = 0
+		for (r = 1; r <= nr; r++)
+			if (hascls(r, "grouppolicycontainer") && tolower(dname[r]) == lw) { f = r; break }
+		if (!f) missing("GPO with display name")
+		found(f)
+		g = norm(dn[f])
+		for (r = 1; r <= nr; r++) {
+			s = gpl[r]
+			while ((i = index(s, "[")) > 0) {
+				s = substr(s, i + 1)
+				j = index(s, "]")
+				e = j ? substr(s, 1, j - 1) : s
+				sub(/^[Ll][Dd][Aa][Pp]:\/\//, "", e)
+				sub(/;[^;]*$/, "", e)
+				if (norm(e) == g) { print "linked: " dn[r]; break }
+			}
+		}
+		exit 10
+	}
+	note("unknown directory question " mode)
+	exit 2
+}'
+
+# tl_samba_ask MODE NAME [MEMBERS]: asks this batch's read of the directory
+# (reading it first if no probe did); TL_OK, TL_VALF and the evidence from
+# the answer.
+tl_samba_ask() {
+	TL_SQ_SAVE=
+	case $TL_SAM in
+	1)
+		tl_note "$TL_SAMCMD (read once for this batch, by probe $TL_SAMI)"
+		TL_SQ_IN=$TL_T/sam
+		;;
+	raw)
+		tl_note "$TL_SAMCMD (read once for this batch, by probe $TL_SAMI)"
+		TL_SQ_IN=$TL_T/sam.ldif
+		TL_SQ_SAVE=$TL_T/sam
+		;;
+	*)
+		tl_need ldbsearch "Samba AD probes read the directory with ldbsearch (package ldb-tools)" || return
+		# (ldbsearch would create a missing database)
+		if [ ! -f "$TL_SAMDB" ]; then
+			tl_note "test -f $TL_SAMDB"
+			printf 'no %s: this machine is not a Samba AD domain controller (yet)\n' "$TL_SAMDB" >"$TL_O"
+			return 0
+		fi
+		tl_xo "$TL_T/sam.ldif" "$TL_B" -H "$TL_SAMDB" "$TL_SAMFILTER" $TL_SAMATTRS
+		[ "$TL_TIMEDOUT" = 1 ] && return 0
+		if [ "$TL_RC" != 0 ]; then
+			TL_X=$TL_RC
+			TL_OUTF=$TL_E
+			tl_errline
+			tl_fail "ldbsearch could not read $TL_SAMDB: $TL_L"
+			return
+		fi
+		TL_SAM=raw
+		TL_SAMCMD=$TL_ARGS
+		TL_SAMI=$TL_I
+		TL_SQ_IN=$TL_T/sam.ldif
+		TL_SQ_SAVE=$TL_T/sam
+		;;
+	esac
+	TL_X=0
+	TL_SQ_MODE=$1
+	TL_SQ_NAME=$2
+	TL_SQ_MEMBERS=$3
+	export TL_SQ_MODE TL_SQ_NAME TL_SQ_MEMBERS TL_SQ_SAVE
+	# the program is named, not quoted, in the evidence
+	TL_SAVE_CMD=$TL_CMD
+	tl_xo "$TL_T/$TL_I.s" "$TL_AWK" "$TL_SAMAWK" "$TL_SQ_IN"
+	TL_CMD=$TL_SAVE_CMD
+	tl_q "$2"
+	tl_note "awk: samba.$1 $TL_QS in that LDIF"
+	TL_VALF=$TL_T/$TL_I.s
+	TL_OUTF=$TL_E
+	case $TL_RC in
+	10) TL_OK=1 ;;
+	11 | 12) ;;
+	*)
+		[ "$TL_TIMEDOUT" = 1 ] && return 0
+		tl_errline
+		tl_fail "awk could not read the directory's LDIF: $TL_L"
+		return
+		;;
+	esac
+	[ -n "$TL_SQ_SAVE" ] && TL_SAM=1
 	return 0
 }
 
 tl_k_samba_user() {
-	tl_samba user show "$1" || return
-	TL_VALF=$TL_O
-	TL_OUTF=$TL_E
-	[ "$TL_RC" = 0 ] && TL_OK=1
-	return 0
+	tl_samba_ask user "$1"
 }
 
 tl_k_samba_group() {
-	tl_samba group listmembers "$1" || return
-	TL_OUTF=$TL_E
-	[ "$TL_RC" = 0 ] || return 0
-	TL_VAL=
-	while IFS= read -r TL_L; do
-		[ -n "$TL_L" ] && TL_VAL="$TL_VAL$TL_L
-"
-	done <"$TL_O"
-	TL_VAL=${TL_VAL%
-}
-	TL_OK=1
-	TL_IL2=$2
-	while [ -n "$TL_IL2" ]; do
-		TL_IW2=${TL_IL2%%
-*}
-		tl_in_list "$TL_VAL" "$TL_IW2" || TL_OK=0
-		case $TL_IL2 in *'
-'*) TL_IL2=${TL_IL2#*
-} ;; *) TL_IL2= ;; esac
-	done
+	tl_samba_ask group "$1" "$2"
 }
 
 tl_k_samba_ou() {
-	tl_samba ou list --full-dn || return
-	TL_OUTF=$TL_E
-	[ "$TL_RC" = 0 ] || return 0
-	case $1 in *=*) TL_OW=$1 ;; *) TL_OW=OU=$1 ;; esac
-	TL_VAL=
-	while IFS= read -r TL_L; do
-		case $TL_L in
-		"$TL_OW" | "$TL_OW",*) TL_VAL="$TL_VAL$TL_L
-" ;;
-		esac
-	done <"$TL_O"
-	TL_VAL=${TL_VAL%
-}
-	[ -n "$TL_VAL" ] && TL_OK=1
-	return 0
+	tl_samba_ask ou "$1"
 }
 
 tl_k_samba_gpo() {
-	tl_samba gpo listall || return
-	TL_OUTF=$TL_E
-	[ "$TL_RC" = 0 ] || return 0
-	TL_BLK=
-	TL_VAL=
-	while IFS= read -r TL_L; do
-		if [ -z "$TL_L" ]; then
-			[ "$TL_OK" = 1 ] && break
-			TL_BLK=
-			continue
-		fi
-		TL_BLK="$TL_BLK$TL_L
-"
-		case $TL_L in
-		"display name"*": $1") TL_OK=1 ;;
-		esac
-	done <"$TL_O"
-	[ "$TL_OK" = 1 ] && TL_VAL=${TL_BLK%
+	tl_samba_ask gpo "$1"
 }
+
+tl_k_samba_object() {
+	tl_samba_ask object "$1"
+}
+
+# samba.dns still asks samba-tool (DNS records live in their own partitions
+# as binary dnsRecord values).
+tl_samba() {
+	tl_need samba-tool "Samba AD probes need samba-tool (package samba)" || return
+	tl_x "$TL_B" "$@"
+	TL_X=$TL_RC
 	return 0
 }
 
@@ -1746,6 +1981,7 @@ tl_p() {
 	samba.group) tl_k_samba_group "$@" ;;
 	samba.ou) tl_k_samba_ou "$@" ;;
 	samba.gpo) tl_k_samba_gpo "$@" ;;
+	samba.object) tl_k_samba_object "$@" ;;
 	samba.dns) tl_k_samba_dns "$@" ;;
 	samba.share) tl_k_samba_share "$@" ;;
 	wireguard.peer) tl_k_wireguard_peer "$@" ;;

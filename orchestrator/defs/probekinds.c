@@ -133,15 +133,29 @@ const tl_probe_kind tl_probe_kinds[] = {
 	 {S("regex", "extended regex"), So("file", "log file"),
 	  So("unit", "systemd unit for journalctl")}},
 	/* ---- Linux: directory, VPN, supervision, virtualisation ---- */
-	{"samba.user", TL_SITE_LINUX, "the Samba AD user exists",
-	 "samba-tool user show output", {S("name", "sAMAccountName")}},
-	{"samba.group", TL_SITE_LINUX, "the Samba AD group exists",
-	 "its members, one per line", {S("name", "group name"),
-				       Lo("members", "required members")}},
+	/* samba.user, .group, .ou, .gpo and .object share one ldbsearch of
+	 * sam.ldb per batch (the agent keeps it for the batch's later probes) */
+	{"samba.user", TL_SITE_LINUX,
+	 "the Samba AD user exists (sAMAccountName, any case; the directory is "
+	 "read once per batch)",
+	 "its LDIF lines, dn first (attr: value, base64 values decoded)",
+	 {S("name", "sAMAccountName")}},
+	{"samba.group", TL_SITE_LINUX,
+	 "the Samba AD group exists (and has these members, if given)",
+	 "its members' sAMAccountName (nested groups by name), one per line",
+	 {S("name", "group name"), Lo("members", "required members")}},
 	{"samba.ou", TL_SITE_LINUX, "the organisational unit exists",
-	 "its DN", {S("name", "OU name or DN, e.g. OU=Compta")}},
+	 "the matching DNs, one per line",
+	 {S("name", "OU name or DN, e.g. OU=Compta or OU=Paie,OU=Compta")}},
 	{"samba.gpo", TL_SITE_LINUX, "a GPO with this display name exists",
-	 "samba-tool gpo listall entry", {S("name", "display name")}},
+	 "its LDIF lines, then \"linked: DN\" for each container whose gpLink "
+	 "names it",
+	 {S("name", "display name")}},
+	{"samba.object", TL_SITE_LINUX,
+	 "a directory object (user, computer, group, OU, container, GPO, the "
+	 "domain) with this sAMAccountName or DN exists",
+	 "its LDIF lines, dn first",
+	 {S("name", "sAMAccountName (PC-COMPTA$) or DN (DC=morel,DC=lan)")}},
 	{"samba.dns", TL_SITE_LINUX, "the AD DNS record exists",
 	 "the record data", {S("zone", "DNS zone"), S("name", "record name"),
 			     Sc("type", "A|AAAA|CNAME|MX|SRV|TXT|PTR", "default A")}},

@@ -36,15 +36,16 @@ typedef struct expect {
 	const char *label;
 	const tl_probe *p;
 	tl_probe_status status;
-	int ok;		       /* -1: any */
-	const char *value;     /* exact, or NULL */
-	const char *value_has; /* substring, or NULL */
-	const char *error_has; /* substring of the error, or NULL */
-	int exit_code;	       /* -2: any */
-	int http;	       /* -2: any */
-	bool needs_ns;	       /* fixture at a system path */
-	unsigned shells;       /* SH_* bits it applies to; 0: all */
-	bool any_status;       /* done or error: only ok is checked */
+	int ok;			 /* -1: any */
+	const char *value;	 /* exact, or NULL */
+	const char *value_has;	 /* substring, or NULL */
+	const char *value_lacks; /* must not be in the value, or NULL */
+	const char *error_has;	 /* substring of the error, or NULL */
+	int exit_code;		 /* -2: any */
+	int http;		 /* -2: any */
+	bool needs_ns;		 /* fixture at a system path */
+	unsigned shells;	 /* SH_* bits it applies to; 0: all */
+	bool any_status;	 /* done or error: only ok is checked */
 } expect;
 
 /* Busybox sh runs its built-in applets (ping, nslookup, wget...), which
@@ -681,21 +682,29 @@ static void expectations(void)
 	e->error_has = "needs a file or a unit";
 
 	/* ---- directory, VPN, supervision, virtualisation ---- */
-	if (!exists("/usr/bin/samba-tool")) {
-		static const char *const samba[][2] = {
+	if (!exists("/usr/bin/ldbsearch")) {
+		/* the directory kinds read sam.ldb with ldbsearch (ldb-tools);
+		 * with it, test_samba_directory runs them on a fixture */
+		static const char *const dir[][2] = {
 		    {"samba.user", "{\"name\":\"alice\"}"},
 		    {"samba.group", "{\"name\":\"compta\"}"},
 		    {"samba.ou", "{\"name\":\"Compta\"}"},
 		    {"samba.gpo", "{\"name\":\"Fond\"}"},
-		    {"samba.dns", "{\"zone\":\"lab\",\"name\":\"www\"}"},
+		    {"samba.object", "{\"name\":\"DC=lab,DC=lan\"}"},
 		};
 		for (size_t k = 0; k < 5; k++) {
-			e = add(
-			    samba[k][0],
-			    pr_make(samba[k][0], "local", NULL, samba[k][1], 5),
-			    TL_PROBE_ERROR, 0);
-			e->error_has = "samba-tool: not found";
+			e = add(dir[k][0],
+				pr_make(dir[k][0], "local", NULL, dir[k][1], 5),
+				TL_PROBE_ERROR, 0);
+			e->error_has = "ldbsearch: not found on this machine";
 		}
+	}
+	if (!exists("/usr/bin/samba-tool")) {
+		e = add("samba.dns without samba-tool",
+			pr_make("samba.dns", "local", NULL,
+				"{\"zone\":\"lab\",\"name\":\"www\"}", 5),
+			TL_PROBE_ERROR, 0);
+		e->error_has = "samba-tool: not found";
 	}
 	if (!exists("/usr/bin/testparm")) {
 		e = add("samba.share without testparm",
@@ -778,12 +787,30 @@ static void expectations(void)
 	e->shells = SH_BUSYBOX;
 }
 
+/* The fixtures at system paths, mounted in the private mount namespace. */
+static const char default_setup[] =
+    "set -e; T=$1; shift\n"
+    "mount -t tmpfs tl /etc/cron.d\n"
+    "cp \"$T\"/fx/cron.d/* /etc/cron.d/\n"
+    "mount -t tmpfs tl /var/spool\n"
+    "mkdir -p /var/spool/cron/crontabs\n"
+    "cp \"$T\"/fx/crontab.root /var/spool/cron/crontabs/root\n"
+    "mkdir -p /var/lib/misc\n"
+    "mount -t tmpfs tl /var/lib/misc\n"
+    "cp \"$T\"/fx/dnsmasq.leases /var/lib/misc/\n"
+    "mount --bind \"$T\"/fx/ssh /etc/ssh\n"
+    /* only 127.0.0.1 is ever asked for names (where nothing answers) */
+    "mount --bind \"$T\"/fx/resolv.conf /etc/resolv.conf\n"
+    "exec /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin "
+    "LC_ALL=C \"$@\"\n";
+
 /* Runs the batch under a shell, as the SSH session would: the batch on a
  * pipe (not a file: a shell reading a seekable stdin behaves differently),
  * env -i, the fixed PATH, in a private mount namespace with the fixtures
- * when we can. */
-static char *run_agent(const shell *sh, const tl_probe_batch *b,
-		       size_t *ret_len)
+ * of setup (a script run as root there, with T as $1, then the shell's
+ * argv) when we can. */
+static char *run_agent_in(const shell *sh, const tl_probe_batch *b,
+			  const char *setup, size_t *ret_len)
 {
 	int pfd[2], in[2];
 	if (pipe2(pfd, O_CLOEXEC) < 0 || pipe2(in, O_CLOEXEC) < 0)
@@ -805,21 +832,6 @@ static char *run_agent(const shell *sh, const tl_probe_batch *b,
 		_exit(0);
 	}
 	close(in[1]);
-	static const char setup[] =
-	    "set -e; T=$1; shift\n"
-	    "mount -t tmpfs tl /etc/cron.d\n"
-	    "cp \"$T\"/fx/cron.d/* /etc/cron.d/\n"
-	    "mount -t tmpfs tl /var/spool\n"
-	    "mkdir -p /var/spool/cron/crontabs\n"
-	    "cp \"$T\"/fx/crontab.root /var/spool/cron/crontabs/root\n"
-	    "mkdir -p /var/lib/misc\n"
-	    "mount -t tmpfs tl /var/lib/misc\n"
-	    "cp \"$T\"/fx/dnsmasq.leases /var/lib/misc/\n"
-	    "mount --bind \"$T\"/fx/ssh /etc/ssh\n"
-	    /* only 127.0.0.1 is ever asked for names (where nothing answers) */
-	    "mount --bind \"$T\"/fx/resolv.conf /etc/resolv.conf\n"
-	    "exec /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin "
-	    "LC_ALL=C \"$@\"\n";
 	pid_t pid = fork();
 	if (pid == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -868,6 +880,45 @@ static char *run_agent(const shell *sh, const tl_probe_batch *b,
 	return tl_buf_steal(&out);
 }
 
+static char *run_agent(const shell *sh, const tl_probe_batch *b,
+		       size_t *ret_len)
+{
+	return run_agent_in(sh, b, default_setup, ret_len);
+}
+
+/* Checks one result against its expectation; says which on failure. */
+static void check_result(const char *shell_name, size_t i, const expect *e,
+			 const tl_probe_result *x)
+{
+	int before = tl_test_failures_;
+	if (!e->any_status)
+		CHECK(x->status == e->status);
+	if (e->ok >= 0)
+		CHECK(x->ok == (e->ok == 1));
+	if (e->value)
+		CHECK_STR(x->value, e->value);
+	if (e->value_has)
+		CHECK_CONTAINS(x->value, e->value_has);
+	if (e->value_lacks)
+		CHECK(!x->value || !strstr(x->value, e->value_lacks));
+	if (e->error_has)
+		CHECK_CONTAINS(x->error, e->error_has);
+	if (e->exit_code != -2)
+		CHECK(x->exit_code == e->exit_code);
+	if (e->http != -2)
+		CHECK(x->http_status == e->http);
+	if (tl_test_failures_ != before)
+		fprintf(stderr,
+			"  ^ %s, probe %zu \"%s\": status %s ok %d value "
+			"\"%.200s\" error \"%s\" cmd \"%s\" out "
+			"\"%.200s\"\n",
+			shell_name, i, e->label,
+			tl_probe_status_name(x->status), x->ok,
+			x->value ? x->value : "", x->error ? x->error : "",
+			x->evidence_cmd ? x->evidence_cmd : "",
+			x->evidence_out ? x->evidence_out : "");
+}
+
 static void check_shell(const shell *sh, unsigned bit)
 {
 	if (access(sh->argv[0], X_OK)) {
@@ -892,35 +943,9 @@ static void check_shell(const shell *sh, unsigned bit)
 	tl_probe_batch_parse(&b, out, len, NULL, r);
 	for (size_t i = 0; i < NE; i++) {
 		const expect *e = &E[i];
-		const tl_probe_result *x = &r[i];
 		if ((e->needs_ns && !NS) || (e->shells && !(e->shells & bit)))
 			continue;
-		int before = tl_test_failures_;
-		if (!e->any_status)
-			CHECK(x->status == e->status);
-		if (e->ok >= 0)
-			CHECK(x->ok == (e->ok == 1));
-		if (e->value)
-			CHECK_STR(x->value, e->value);
-		if (e->value_has)
-			CHECK_CONTAINS(x->value, e->value_has);
-		if (e->error_has)
-			CHECK_CONTAINS(x->error, e->error_has);
-		if (e->exit_code != -2)
-			CHECK(x->exit_code == e->exit_code);
-		if (e->http != -2)
-			CHECK(x->http_status == e->http);
-		if (tl_test_failures_ != before)
-			fprintf(
-			    stderr,
-			    "  ^ %s, probe %zu \"%s\": status %s ok %d value "
-			    "\"%.200s\" error \"%s\" cmd \"%s\" out "
-			    "\"%.200s\"\n",
-			    sh->name, i, e->label,
-			    tl_probe_status_name(x->status), x->ok,
-			    x->value ? x->value : "", x->error ? x->error : "",
-			    x->evidence_cmd ? x->evidence_cmd : "",
-			    x->evidence_out ? x->evidence_out : "");
+		check_result(sh->name, i, e, &r[i]);
 	}
 	if (getenv("TL_TEST_DUMP")) /* debugging: every result */
 		for (size_t i = 0; i < NE; i++)
@@ -991,9 +1016,286 @@ TL_TEST(test_unknown_kind)
 	tl_probe_batch_clear(&b);
 }
 
+/* ---- Samba AD directory kinds, on a fixture ----
+ * This host has no domain controller. The directory kinds (samba.user,
+ * .group, .ou, .gpo, .object) read sam.ldb once per batch with ldbsearch:
+ * here a fake ldbsearch that prints tests/probe/fixtures/samba/
+ * directory.ldif (the agent's ldbsearch on a real DC, made harder: folded
+ * lines, base64 values, a secret and a control character that must not
+ * show) and an empty sam.ldb are laid over /usr/bin and /var/lib with
+ * overlayfs in a private mount namespace. The agent runs unchanged: it has
+ * no switch a trainee could use to point it at another directory. The fake
+ * logs its calls, so the test sees one read per batch, and a second when
+ * the first failed. */
+static bool SAM;
+
+static void samba_fixtures(void)
+{
+	const char *top = getenv("TSSRLAB_DATADIR");
+	char *ldif = tl_xasprintf(
+	    "%s/tests/probe/fixtures/samba/directory.ldif", top ? top : ".");
+	if (!NS || access(ldif, R_OK)) {
+		free(ldif);
+		return;
+	}
+	char *p;
+	const char *dirs[] = {"sam", "sam/bin", "sam/lib", "sam/lib/samba",
+			      "sam/lib/samba/private"};
+	for (size_t k = 0; k < sizeof dirs / sizeof *dirs; k++) {
+		p = path(dirs[k]);
+		mkdir(p, 0755);
+		free(p);
+	}
+	p = path("sam/directory.ldif");
+	copy_file(ldif, p, 0644);
+	free(p);
+	free(ldif);
+	p = path("sam/lib/samba/private/sam.ldb");
+	pt_write(p, "");
+	free(p);
+	char *fake = tl_xasprintf(
+	    "#!/bin/sh\n"
+	    "printf '%%s\\n' \"$*\" >>'%s/sam/calls'\n"
+	    "if [ -f '%s/sam/fail-once' ]; then\n"
+	    "\trm -f '%s/sam/fail-once'\n"
+	    "\techo 'Failed to connect to ldb: Unable to open tdb' >&2\n"
+	    "\texit 1\n"
+	    "fi\n"
+	    "exec cat '%s/sam/directory.ldif'\n",
+	    T, T, T, T);
+	p = path("sam/bin/ldbsearch");
+	pt_write(p, fake);
+	chmod(p, 0755);
+	free(p);
+	free(fake);
+	SAM = pt_sh("unshare -m -- sh -c 'mount -t overlay -o "
+		    "lowerdir=%s/sam/bin:/usr/bin tl /usr/bin' >/dev/null 2>&1",
+		    T) == 0;
+}
+
+/* The namespace: the fake ldbsearch, and sam.ldb unless mode is "nodb";
+ * with mode "fail", the fake's first call fails. */
+static char *samba_setup(const char *mode)
+{
+	return tl_xasprintf(
+	    "set -e; T=$1; shift\n"
+	    "mount -t overlay -o lowerdir=\"$T\"/sam/bin:/usr/bin tl /usr/bin\n"
+	    "%s"
+	    ": >\"$T\"/sam/calls\n"
+	    "%s"
+	    "exec /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin "
+	    "LC_ALL=C \"$@\"\n",
+	    strcmp(mode, "nodb")
+		? "mount -t overlay -o "
+		  "lowerdir=\"$T\"/sam/lib:/var/lib tl /var/lib\n"
+		: "",
+	    strcmp(mode, "fail") ? "" : ": >\"$T\"/sam/fail-once\n");
+}
+
+/* Runs expectations x[0..n) as one batch in the namespace of mode under
+ * every shell; each shell's run must call ldbsearch `calls` times. */
+static void samba_check(const char *mode, const expect *x, size_t n,
+			size_t calls)
+{
+	const tl_probe **probes = tl_xcalloc(n, sizeof *probes);
+	for (size_t i = 0; i < n; i++)
+		probes[i] = x[i].p;
+	char *setup = samba_setup(mode);
+	for (size_t k = 0; k < sizeof shells / sizeof *shells; k++) {
+		const shell *sh = &shells[k];
+		if (access(sh->argv[0], X_OK))
+			continue;
+		tl_probe_batch b;
+		tl_error err;
+		tl_probe_batch_opts o = {.lab = &LAB, .machine = "local"};
+		if (tl_probe_batch_compile(&b, probes, n, &o, &err) < 0) {
+			fprintf(stderr, "compile: %s\n", err.msg);
+			tl_test_failures_++;
+			break;
+		}
+		size_t len;
+		char *out = run_agent_in(sh, &b, setup, &len);
+		tl_probe_result *r = tl_xcalloc(n, sizeof *r);
+		tl_probe_batch_parse(&b, out, len, NULL, r);
+		for (size_t i = 0; i < n; i++) {
+			check_result(sh->name, i, &x[i], &r[i]);
+			/* every probe names the one read in its evidence */
+			if (calls > 0 && r[i].status == TL_PROBE_DONE)
+				CHECK_CONTAINS(
+				    r[i].evidence_cmd,
+				    "ldbsearch -H "
+				    "/var/lib/samba/private/sam.ldb");
+		}
+		if (getenv("TL_TEST_DUMP"))
+			for (size_t i = 0; i < n; i++)
+				printf(
+				    "%s | %s | %s ok=%d | cmd: %s | value: "
+				    "%s | out: %s | error: %s\n",
+				    sh->name, x[i].label,
+				    tl_probe_status_name(r[i].status), r[i].ok,
+				    r[i].evidence_cmd ? r[i].evidence_cmd : "",
+				    r[i].value ? r[i].value : "",
+				    r[i].evidence_out ? r[i].evidence_out : "",
+				    r[i].error ? r[i].error : "");
+		char *log = path("sam/calls");
+		size_t loglen = 0;
+		tl_error lerr;
+		char *text = tl_file_read(log, 1u << 20, &loglen, &lerr);
+		size_t lines = 0;
+		for (size_t i = 0; text && i < loglen; i++)
+			lines += text[i] == '\n';
+		if (lines != calls)
+			fprintf(stderr,
+				"  ^ %s, mode %s: %zu ldbsearch calls, "
+				"%zu expected\n",
+				sh->name, mode, lines, calls);
+		CHECK(lines == calls);
+		/* the read asks for named attributes, never for secrets */
+		if (text && lines) {
+			CHECK_CONTAINS(text,
+				       "-H /var/lib/samba/private/sam.ldb");
+			CHECK_CONTAINS(text, " sAMAccountName ");
+			CHECK(!strstr(text, "unicodePwd") &&
+			      !strstr(text, "supplementalCredentials") &&
+			      !strstr(text, " *"));
+		}
+		free(text);
+		free(log);
+		tl_probe_results_free(r, n);
+		free(out);
+		tl_probe_batch_clear(&b);
+	}
+	free(setup);
+	free(probes);
+}
+
+/* Appends an expectation to x (n of them so far). */
+static expect *sx(expect *x, size_t *n, const char *kind, const char *args,
+		  tl_probe_status st, int ok)
+{
+	expect *e = &x[(*n)++];
+	*e = (expect){.label = args,
+		      .p = pr_make(kind, "local", NULL, args, 20),
+		      .status = st,
+		      .ok = ok,
+		      .exit_code = -2,
+		      .http = -2};
+	return e;
+}
+
+TL_TEST(test_samba_directory)
+{
+	if (!SAM) {
+		printf("skip test_samba_directory: no unshare or overlayfs "
+		       "here\n");
+		return;
+	}
+	expect x[32];
+	size_t n = 0;
+	expect *e;
+	e = sx(x, &n, "samba.user", "{\"name\":\"jmorel\"}", TL_PROBE_DONE, 1);
+	e->value_has = "dn: CN=Jean Morel,OU=Direction,OU=Morel,DC=morel,"
+		       "DC=lan\n";
+	/* any case; base64 values decoded; a secret never shown, a
+	 * control character never decoded */
+	e = sx(x, &n, "samba.user", "{\"name\":\"SDUPONT\"}", TL_PROBE_DONE, 1);
+	e->value_has = "\ndepartment: Comptabilit\xc3\xa9\n";
+	e->value_lacks = "unicodePwd";
+	e = sx(x, &n, "samba.user", "{\"name\":\"sdupont\"}", TL_PROBE_DONE, 1);
+	e->value_has = "\nmail: sophie.dupont@laboratoires-morel.fr\n";
+	e->value_lacks = "supplementalCredentials";
+	e = sx(x, &n, "samba.user", "{\"name\":\"kbenali\"}", TL_PROBE_DONE, 1);
+	e->value_has =
+	    "\ndescription:: bGlnbmUgMQptYWlsOiBmYXV4QGV4ZW1wbGUuZnI=\n";
+	e->value_lacks = "mail: faux";
+	/* a DN in UTF-8, base64 values folded over two lines */
+	e = sx(x, &n, "samba.user", "{\"name\":\"hmartin\"}", TL_PROBE_DONE, 1);
+	e->value_has =
+	    "dn: CN=H\xc3\xa9l\xc3\xa8ne Martin,OU=Qualit\xc3\xa9,OU=Morel,"
+	    "DC=morel,DC=lan\n";
+	e = sx(x, &n, "samba.user", "{\"name\":\"nobody\"}", TL_PROBE_DONE, 0);
+	e->value = "";
+	/* a computer is not a user (samba-tool user show says the same) */
+	sx(x, &n, "samba.user", "{\"name\":\"PC-COMPTA$\"}", TL_PROBE_DONE, 0);
+	e = sx(x, &n, "samba.group",
+	       "{\"name\":\"GG_Comptabilite\",\"members\":[\"sdupont\"]}",
+	       TL_PROBE_DONE, 1);
+	e->value = "sdupont";
+	e = sx(x, &n, "samba.group",
+	       "{\"name\":\"dl_compta_rw\",\"members\":[\"GG_Comptabilite\"]}",
+	       TL_PROBE_DONE, 1);
+	e->value = "GG_Comptabilite";
+	/* nested groups are listed by name, not expanded */
+	e = sx(x, &n, "samba.group",
+	       "{\"name\":\"DL_Compta_R\",\"members\":[\"jmorel\"]}",
+	       TL_PROBE_DONE, 0);
+	e->value = "GG_Direction\nhmartin";
+	/* members by primaryGroupID too, as samba-tool group listmembers */
+	e = sx(x, &n, "samba.group",
+	       "{\"name\":\"Domain Users\",\"members\":[\"jmorel\","
+	       "\"kbenali\",\"Administrator\"]}",
+	       TL_PROBE_DONE, 1);
+	e->value_has = "sdupont";
+	sx(x, &n, "samba.group", "{\"name\":\"GG_Nothing\"}", TL_PROBE_DONE, 0);
+	e = sx(x, &n, "samba.ou", "{\"name\":\"OU=Direction,OU=Morel\"}",
+	       TL_PROBE_DONE, 1);
+	e->value = "OU=Direction,OU=Morel,DC=morel,DC=lan";
+	e = sx(x, &n, "samba.ou", "{\"name\":\"ou=laboratoire, ou=morel\"}",
+	       TL_PROBE_DONE, 1);
+	e->value = "OU=Laboratoire,OU=Morel,DC=morel,DC=lan";
+	e = sx(x, &n, "samba.ou", "{\"name\":\"Qualit\xc3\xa9\"}",
+	       TL_PROBE_DONE, 1);
+	e->value = "OU=Qualit\xc3\xa9,OU=Morel,DC=morel,DC=lan";
+	sx(x, &n, "samba.ou", "{\"name\":\"OU=Morel,OU=Direction\"}",
+	   TL_PROBE_DONE, 0);
+	e = sx(x, &n, "samba.gpo", "{\"name\":\"GPO_Postes_Securite\"}",
+	       TL_PROBE_DONE, 1);
+	e->value_has = "\nlinked: OU=Morel,DC=morel,DC=lan";
+	e = sx(x, &n, "samba.gpo", "{\"name\":\"Default Domain Policy\"}",
+	       TL_PROBE_DONE, 1);
+	e->value_has = "\nlinked: DC=morel,DC=lan";
+	e->value_lacks = "linked: OU=Morel";
+	sx(x, &n, "samba.gpo", "{\"name\":\"GPO_Absente\"}", TL_PROBE_DONE, 0);
+	e = sx(x, &n, "samba.object", "{\"name\":\"pc-compta$\"}",
+	       TL_PROBE_DONE, 1);
+	e->value_has = "dn: CN=PC-COMPTA,OU=Ordinateurs,OU=Morel,DC=morel,"
+		       "DC=lan\n";
+	e = sx(x, &n, "samba.object", "{\"name\":\"GG_Comptabilite\"}",
+	       TL_PROBE_DONE, 1);
+	e->value_has = "\ngroupType: -2147483646\n";
+	e = sx(x, &n, "samba.object", "{\"name\":\"dc=morel, DC=LAN\"}",
+	       TL_PROBE_DONE, 1);
+	e->value_has = "\nminPwdLength: 12\n";
+	e = sx(x, &n, "samba.object", "{\"name\":\"CN=Users,DC=morel,DC=lan\"}",
+	       TL_PROBE_DONE, 1);
+	e->value_has = "dn: CN=Users,DC=morel,DC=lan\n";
+	sx(x, &n, "samba.object", "{\"name\":\"DC=autre,DC=lan\"}",
+	   TL_PROBE_DONE, 0);
+	samba_check("full", x, n, 1);
+
+	/* a failed read is not kept: the next probe reads again */
+	n = 0;
+	e = sx(x, &n, "samba.user", "{\"name\":\"jmorel\"}", TL_PROBE_ERROR, 0);
+	e->error_has = "ldbsearch could not read /var/lib/samba/private/"
+		       "sam.ldb: Failed to connect";
+	e = sx(x, &n, "samba.user", "{\"name\":\"jmorel\"}", TL_PROBE_DONE, 1);
+	e->value_has = "OU=Direction";
+	sx(x, &n, "samba.group", "{\"name\":\"GG_Direction\"}", TL_PROBE_DONE,
+	   1);
+	samba_check("fail", x, n, 2);
+
+	/* no sam.ldb: not a domain controller (yet), nothing read */
+	n = 0;
+	e = sx(x, &n, "samba.user", "{\"name\":\"jmorel\"}", TL_PROBE_DONE, 0);
+	e->value = "";
+	sx(x, &n, "samba.ou", "{\"name\":\"OU=Morel\"}", TL_PROBE_DONE, 0);
+	samba_check("nodb", x, n, 0);
+}
+
 int tl_main_(int argc, char **argv);
 #define main tl_main_
-TL_TESTS(T(test_busybox_sh), T(test_dash), T(test_bash), T(test_unknown_kind))
+TL_TESTS(T(test_busybox_sh), T(test_dash), T(test_bash), T(test_unknown_kind),
+	 T(test_samba_directory))
 #undef main
 
 int main(int argc, char **argv)
@@ -1004,6 +1306,7 @@ int main(int argc, char **argv)
 		return 77;
 	}
 	fixtures();
+	samba_fixtures();
 	expectations();
 	printf("%zu probes per shell%s\n", NE,
 	       NS ? "" : " (no unshare: fixtures at system paths skipped)");
