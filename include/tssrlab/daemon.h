@@ -59,6 +59,7 @@ typedef struct tl_config {
 	char *access_address;	  /* 127.0.0.1: where forwards bind */
 	char *access;		  /* "loopback" | "bridged" */
 	char *images_dir;	  /* built images (NULL: provisioner's) */
+	char *warm_dir; /* warm-start templates (NULL: provisioner's; "off") */
 	char *pool_path;	  /* overlay pool (NULL: provisioner's) */
 	int ready_timeout_s;	  /* per machine, until SSH answers: 300 */
 	char *provision_wait;	  /* "ssh" (wait, personalise) | "none"

@@ -105,6 +105,7 @@ typedef struct tl_image {
 	int login_port;
 	char *login_shell; /* "sh" | "powershell" */
 	int min_memory_mib;
+	bool warm_start; /* machines may start from a restored booted template */
 	char **packages;
 	size_t n_packages;
 } tl_image;

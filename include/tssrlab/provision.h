@@ -78,6 +78,10 @@ typedef struct tl_prov_host_config {
 	const char *subnet_pool; /* instance subnets; "10.200.0.0/16" */
 	const char *console_log_dir; /* serial console logs on the host;
 					NULL: none */
+	const char *warm_dir; /* warm-start templates (a booted machine's
+				 memory and disk, restored instead of a
+				 cold boot; local qemu hosts only):
+				 NULL: "/var/lib/tssrlab/warm"; "": off */
 } tl_prov_host_config;
 
 /* What a host holds and may hold, as placement sees it. */
@@ -183,6 +187,10 @@ typedef struct tl_prov_machine {
 	char *domain_xml; /* generated XML (adopted: libvirt's, inactive) */
 	char *volume_xml;
 	double ready_ms; /* last start until SSH answered */
+	char *warm_state; /* the warm template's memory state restored by the
+			     first start (base_disk is then the template's
+			     disk); NULL: cold boot */
+	bool warm_started; /* the first start restored it */
 } tl_prov_machine;
 
 typedef struct tl_prov_net {

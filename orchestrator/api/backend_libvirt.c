@@ -487,6 +487,9 @@ tl_backend *tl_backend_libvirt_new(const tl_config *cfg, tl_error *err)
 	    .bind_address = cfg->access_address,
 	    .pool_path = cfg->pool_path,
 	    .images_dir = cfg->images_dir,
+	    .warm_dir = cfg->warm_dir && !strcmp(cfg->warm_dir, "off")
+			    ? ""
+			    : cfg->warm_dir,
 	};
 	if (tl_prov_host_add(p, &hc, err) < 0) {
 		tl_error_prefix(err, "libvirt host %s", cfg->libvirt_uri);

@@ -51,7 +51,8 @@ void tl_config_clear(tl_config *cfg)
 	    &cfg->backend,	  &cfg->libvirt_uri, &cfg->accel,
 	    &cfg->access_address, &cfg->ssh_key,     &cfg->access,
 	    &cfg->images_dir,	  &cfg->pool_path,   &cfg->provision_wait,
-	    &cfg->reconcile,	  &cfg->solutions,   &cfg->web_root};
+	    &cfg->reconcile,	  &cfg->solutions,   &cfg->web_root,
+	    &cfg->warm_dir};
 	for (size_t i = 0; i < sizeof strs / sizeof *strs; i++) {
 		free(*strs[i]);
 		*strs[i] = NULL;
@@ -102,6 +103,7 @@ static const key_def keys[] = {
     {"access", K_CHOICE, S(access), 0, 0, "loopback|bridged"},
     {"images_dir", K_STR, S(images_dir), 0, 0, NULL},
     {"pool_path", K_STR, S(pool_path), 0, 0, NULL},
+    {"warm_dir", K_STR, S(warm_dir), 0, 0, NULL},
     {"ready_timeout", K_INT, S(ready_timeout_s), 10, 3600, NULL},
     {"provision_wait", K_CHOICE, S(provision_wait), 0, 0, "ssh|none"},
     {"reconcile", K_CHOICE, S(reconcile), 0, 0, "on|off"},

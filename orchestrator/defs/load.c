@@ -278,7 +278,7 @@ void tl_load_image(ld *l, json_t *root)
 	static const char *const top[] = {
 		"id",	   "description", "os",	   "recipe",	     "user_supplied",
 		"boot",	   "disk",	  "disk_bus", "login",	     "min_memory_mib",
-		"packages", NULL};
+		"packages", "warm_start", NULL};
 	static const char *const boot_f[] = {"method", "kernel", "initrd",
 					     "cmdline", NULL};
 	static const char *const login_f[] = {"user", "port", "shell", NULL};
@@ -371,6 +371,7 @@ void tl_load_image(ld *l, json_t *root)
 	ld_int(l, root, "min_memory_mib", false, 16, 1 << 20,
 	       &im.min_memory_mib);
 	ld_strlist(l, root, "packages", false, &im.packages, &im.n_packages);
+	ld_bool(l, root, "warm_start", &im.warm_start);
 	free(s);
 	tl_defs *d = l->defs;
 	if (im.id && tl_defs_image(d, im.id)) {

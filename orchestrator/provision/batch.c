@@ -137,6 +137,37 @@ static void placement_unlock(int fd)
 		close(fd); /* releases the flock */
 }
 
+/* Builds the warm templates the requests' machines will want, before the
+ * placement lock (a build is a boot: up to minutes under TCG). A failure
+ * only means cold boots: logged, not returned. */
+static void warm_templates(tl_prov *p, const tl_prov_request *reqs, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const tl_prov_request *r = &reqs[i];
+		if (!r->lab || (r->flags & (TL_PROV_NO_START | TL_PROV_NO_READY |
+					    TL_PROV_NO_PERSONALISE)))
+			continue;
+		for (size_t hi = 0; hi < p->n_hosts; hi++) {
+			tl_prov_host *h = p->hosts[hi];
+			if (r->host && strcmp(r->host, h->name))
+				continue;
+			for (size_t k = 0; k < r->lab->n_machines; k++) {
+				const tl_lab_machine *lm = &r->lab->machines[k];
+				if (!tl_prov_warm_enabled(h, lm->image,
+							  r->access))
+					continue;
+				tl_error e = {{0}};
+				if (tl_prov_warm_ensure(p, h, lm, &e) < 0)
+					tl_log(TL_LOG_WARN, "warm.template",
+					       "host=%s machine=%s "
+					       "fallback=cold_boot "
+					       "error=\"%s\"",
+					       h->name, lm->id, e.msg);
+			}
+		}
+	}
+}
+
 int tl_prov_create_many(tl_prov *p, const tl_prov_request *reqs, size_t n,
 			tl_prov_progress_fn fn, void *ud, tl_prov_outcome *ret,
 			tl_error *err)
@@ -144,6 +175,7 @@ int tl_prov_create_many(tl_prov *p, const tl_prov_request *reqs, size_t n,
 	memset(ret, 0, n * sizeof *ret);
 	if (n == 0)
 		return 0;
+	warm_templates(p, reqs, n);
 	int lock = placement_lock(p, err);
 	if (lock == -1)
 		return -1;

@@ -125,6 +125,7 @@ static void host_free(tl_prov_host *h)
 	free(h->pool_path);
 	free(h->images_dir);
 	free(h->console_log_dir);
+	free(h->warm_dir);
 	free(h);
 }
 
@@ -312,6 +313,8 @@ int tl_prov_host_add(tl_prov *p, const tl_prov_host_config *hc, tl_error *err)
 						  : "/var/lib/tssrlab/images");
 	if (hc->console_log_dir)
 		h->console_log_dir = tl_xstrdup(hc->console_log_dir);
+	h->warm_dir = tl_xstrdup(hc->warm_dir ? hc->warm_dir
+					      : "/var/lib/tssrlab/warm");
 	const char *sp = hc->subnet_pool ? hc->subnet_pool : "10.200.0.0/16";
 	if (!tl_prov_cidr_parse(sp, &h->subnet_base, &h->subnet_prefix) ||
 	    h->subnet_prefix < 8 || h->subnet_prefix > 30) {

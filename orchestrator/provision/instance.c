@@ -153,6 +153,25 @@ static void *start_one(void *arg)
 	TL_AUTO(virDomain)
 	dom = virDomainLookupByName(s->h->conn, s->m->domain);
 	*s->started = tl_now_ms();
+	if (dom && s->m->warm_state) {
+		tl_error e = {{0}};
+		double t0 = tl_now_ms();
+		if (tl_prov_warm_start(s->h, s->m, dom, &e) == 0) {
+			s->m->warm_started = true;
+			tl_log(TL_LOG_INFO, "machine.warm_start",
+			       "domain=%s took_s=%.1f", s->m->domain,
+			       (tl_now_ms() - t0) / 1000.0);
+			s->rc = cancelled(s->run, s->inst, s->m->id,
+					  TL_PROV_PHASE_STARTED, &s->err);
+			return NULL;
+		}
+		/* the template's disk under it is the image's, booted: a cold
+		 * boot of it works the same */
+		tl_log(TL_LOG_WARN, "machine.warm_start",
+		       "domain=%s fallback=cold_boot error=\"%s\"",
+		       s->m->domain, e.msg);
+		*s->started = tl_now_ms();
+	}
 	if (!dom || virDomainCreate(dom) < 0) {
 		s->rc = tl_prov_lv_error(&s->err,
 					 "machine %s: cannot start domain %s",
@@ -433,6 +452,7 @@ tl_prov_instance *tl_prov_instance_free(tl_prov_instance *inst)
 		free(m->os);
 		free(m->domain_xml);
 		free(m->volume_xml);
+		free(m->warm_state);
 	}
 	free(inst->machines);
 	for (size_t i = 0; i < inst->n_networks; i++) {

@@ -91,15 +91,66 @@ static const tl_prov_guest_os guest_os[] = {
 
 #define N_GUEST_OS (sizeof guest_os / sizeof *guest_os)
 
-/* The whole script for one machine. New string. */
-static char *personalise_script(const char *hostname, const char *user)
+/* A machine restored from a warm template (warm.c) is still the template:
+ * its clock stopped when the template was saved; its random pool, machine
+ * id and lab NICs' MAC addresses (QEMU restores the device state) are the
+ * template's. This part of the script makes them the machine's own. The
+ * clock: the host's time. The random pool: two machines restored from one
+ * template read the same bytes from /dev/urandom, and writing to it only
+ * mixes the input pool, used at the kernel's next reseed (measured: the
+ * same UUIDs from both after the write, different ones after a forced
+ * reseed); so host randomness is written and a reseed forced
+ * (RNDRESEEDCRNG, through perl: Debian's perl-base is essential). Without
+ * it the step fails rather than make host keys a twin machine also has.
+ * Then each lab NIC, found by its PCI slot, gets its planned MAC, and the
+ * machine a new machine id, drawn from the reseeded pool. */
+static void warm_part(tl_buf *b, const tl_prov_machine *m)
 {
+	unsigned char seed[32];
+	char hex[sizeof seed * 2 + 1];
+	if (tl_random_bytes(seed, sizeof seed, NULL) < 0)
+		memset(seed, 0, sizeof seed); /* the reseed still happens */
+	tl_hex_encode(seed, sizeof seed, hex);
+	tl_buf_printf(b,
+		      "step=warm-start\n"
+		      "TL_NOW=%lld\n"
+		      "tl_d=$((TL_NOW - $(date +%%s)))\n"
+		      "[ \"${tl_d#-}\" -le 2 ] || date -s \"@$TL_NOW\" "
+		      ">/dev/null\n"
+		      "printf '%%s' '%s' >/dev/urandom\n"
+		      "perl -e 'open(my $f, \">\", \"/dev/urandom\") or "
+		      "die \"/dev/urandom: $!\\n\"; ioctl($f, 0x5207, 0) or "
+		      "die \"RNDRESEEDCRNG: $!\\n\"'\n",
+		      (long long)time(NULL), hex);
+	if (m->n_nics) {
+		tl_buf_puts(b, "for tl_n in /sys/class/net/*; do\n"
+			       "case $(readlink -f \"$tl_n/device\" "
+			       "2>/dev/null) in\n");
+		for (size_t k = 0; k < m->n_nics; k++) {
+			tl_buf_printf(b, "*/0000:00:%02x.0/*) ip link set dev "
+					 "\"${tl_n##*/}\" address ",
+				      (unsigned)(TL_PROV_FIRST_NIC_SLOT + k));
+			tl_buf_shell_quote(b, m->nics[k].mac);
+			tl_buf_puts(b, " ;;\n");
+		}
+		tl_buf_puts(b, "esac\ndone\n");
+	}
+	tl_buf_puts(b, "if [ -s /etc/machine-id ]; then tr -d - "
+		       "</proc/sys/kernel/random/uuid >/etc/machine-id; fi\n");
+}
+
+/* The whole script for one machine. New string. */
+static char *personalise_script(const tl_prov_machine *m, const char *user)
+{
+	const char *hostname = m->hostname;
 	tl_buf b;
 	tl_buf_init(&b, 0);
 	tl_buf_puts(&b, "set -e\nstep=start\n"
 			"trap '[ \"$step\" = done ] || echo \"tssrlab: "
-			"personalisation failed at step $step\" >&2' EXIT\n"
-			"TL_HOST=");
+			"personalisation failed at step $step\" >&2' EXIT\n");
+	if (m->warm_state)
+		warm_part(&b, m);
+	tl_buf_puts(&b, "TL_HOST=");
 	tl_buf_shell_quote(&b, hostname);
 	tl_buf_puts(&b, "\nTL_USER=");
 	tl_buf_shell_quote(&b, user ? user : "");
@@ -133,7 +184,11 @@ static char *personalise_script(const char *hostname, const char *user)
 	for (size_t i = 0; i < N_GUEST_OS; i++)
 		tl_buf_printf(&b, "%s)\n%s;;\n", guest_os[i].name,
 			      guest_os[i].host_keys);
+	/* on disk before the machine is handed over: a power cut right
+	 * after (a trainee's "force off") must not leave empty host key
+	 * files that sshd refuses at the next boot */
 	tl_buf_puts(&b, "esac\n"
+			"step=sync\nsync\n"
 			"echo \"fp=$fp\"\n"
 			"step=done\n");
 	return tl_buf_steal(&b);
@@ -300,7 +355,7 @@ int tl_prov_personalise_machine(const tl_prov *p, tl_prov_instance *inst,
 			return -1;
 	}
 	const char *user = m->trainee ? inst->trainee_user : NULL;
-	TL_AUTOFREE char *script = personalise_script(m->hostname, user);
+	TL_AUTOFREE char *script = personalise_script(m, user);
 	TL_AUTOFREE char *input = tl_xasprintf(
 	    "%s\n",
 	    m->trainee && inst->trainee_password ? inst->trainee_password : "");

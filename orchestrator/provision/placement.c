@@ -367,7 +367,7 @@ static const tl_prov_net *net_of(const tl_prov_instance *inst, const char *id)
 
 static int plan_machine(tl_prov_host *h, tl_prov_scan *s,
 			tl_prov_instance *inst, const tl_lab_machine *lm,
-			tl_prov_machine *m, tl_error *err)
+			tl_prov_machine *m, bool warm_ok, tl_error *err)
 {
 	const tl_prov_image *img = tl_prov_image_resolve(h, lm->image, err);
 	if (!img)
@@ -453,7 +453,20 @@ static int plan_machine(tl_prov_host *h, tl_prov_scan *s,
 				    strcspn(m->nics[k].address, "/"));
 		m->ssh_port = m->login_port;
 	}
-	m->volume_xml = tl_prov_xml_volume(m, img->disk_format, err);
+	/* a warm start when the shape's template is built (batch.c builds
+	 * the missing ones before planning) and the machine will be
+	 * personalised (which makes a restored template the machine) */
+	const char *base_format = img->disk_format;
+	if (warm_ok && tl_prov_warm_enabled(h, lm->image, inst->access)) {
+		TL_AUTOFREE char *dir = tl_prov_warm_lookup(h, img, m);
+		if (dir) {
+			free(m->base_disk);
+			m->base_disk = tl_xasprintf("%s/disk.qcow2", dir);
+			m->warm_state = tl_xasprintf("%s/state", dir);
+			base_format = "qcow2";
+		}
+	}
+	m->volume_xml = tl_prov_xml_volume(m, base_format, err);
 	m->domain_xml = tl_prov_xml_domain(h, inst, m, img, err);
 	return m->volume_xml && m->domain_xml ? 0 : -1;
 }
@@ -482,7 +495,11 @@ static tl_prov_instance *plan_instance(tl_prov_host *h, tl_prov_scan *s,
 	for (size_t i = 0; i < lab->n_machines; i++) {
 		inst->n_machines++;
 		if (plan_machine(h, s, inst, &lab->machines[i],
-				 &inst->machines[i], err) < 0)
+				 &inst->machines[i],
+				 !(req->flags &
+				   (TL_PROV_NO_START | TL_PROV_NO_READY |
+				    TL_PROV_NO_PERSONALISE)),
+				 err) < 0)
 			return NULL;
 	}
 	plan_host_addresses(inst);

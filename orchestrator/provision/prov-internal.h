@@ -75,6 +75,7 @@ typedef struct tl_prov_host {
 	char *bind_address, *connect_address;
 	int port_min, port_max;
 	char *pool_name, *pool_path, *images_dir, *console_log_dir;
+	char *warm_dir; /* "" when warm starts are off */
 	uint32_t subnet_base;
 	int subnet_prefix;
 	bool local; /* the host is this machine: ports can be test-bound */
@@ -264,5 +265,24 @@ char *tl_prov_boot_id(const tl_prov *p, const tl_prov_machine *m,
 /* Hostname, new host keys (m->host_fp), trainee account. */
 int tl_prov_personalise_machine(const tl_prov *p, tl_prov_instance *inst,
 				tl_prov_machine *m, tl_error *err);
+
+/* ---- warm.c ---- */
+/* Whether machines of im may start warm on h (image allows it, local
+ * qemu host, templates folder set, loopback access). */
+bool tl_prov_warm_enabled(const tl_prov_host *h, const tl_image *im,
+			  tl_prov_access access);
+/* Makes sure the template of lm's shape exists on h, building it when
+ * missing (a boot, minutes under TCG; one builder per shape across
+ * processes). Outside the placement lock. */
+int tl_prov_warm_ensure(tl_prov *p, tl_prov_host *h, const tl_lab_machine *lm,
+			tl_error *err);
+/* The folder of the template for m's shape when it is built; new string
+ * or NULL. */
+char *tl_prov_warm_lookup(tl_prov_host *h, const tl_prov_image *img,
+			  const tl_prov_machine *m);
+/* First start of m (defined, m->warm_state set) from its template's
+ * memory. On failure nothing runs and the caller boots it cold. */
+int tl_prov_warm_start(tl_prov_host *h, tl_prov_machine *m, virDomainPtr dom,
+		       tl_error *err);
 
 #endif
