@@ -170,6 +170,23 @@ static void *start_one(void *arg)
 		tl_log(TL_LOG_WARN, "machine.warm_start",
 		       "domain=%s fallback=cold_boot error=\"%s\"",
 		       s->m->domain, e.msg);
+		/* the refused QEMU is gone for libvirt; measured: a start in
+		 * the same second can still fail ("process exited while
+		 * connecting to monitor"), so give it a moment, and a second
+		 * try */
+		for (int i = 0; i < 50 && virDomainIsActive(dom) == 1; i++)
+			tl_sleep_ms(200);
+		tl_sleep_ms(1000);
+		*s->started = tl_now_ms();
+		if (virDomainCreate(dom) == 0) {
+			s->rc = cancelled(s->run, s->inst, s->m->id,
+					  TL_PROV_PHASE_STARTED, &s->err);
+			return NULL;
+		}
+		tl_log(TL_LOG_WARN, "machine.cold_start",
+		       "domain=%s retry=1 error=\"%s\"", s->m->domain,
+		       virGetLastErrorMessage());
+		tl_sleep_ms(3000);
 		*s->started = tl_now_ms();
 	}
 	if (!dom || virDomainCreate(dom) < 0) {
