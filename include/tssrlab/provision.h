@@ -299,6 +299,12 @@ int tl_prov_instance_personalise(tl_prov *p, tl_prov_instance *inst,
 void tl_prov_machine_ssh_target(const tl_prov *p, const tl_prov_machine *m,
 				tl_ssh_target *ret);
 
+/* Builds, on every host where lm may start warm, the warm template of its
+ * shape when missing (creation does it too, on demand: this is for
+ * building ahead, e.g. benchmarks). -1 when there is no such host or a
+ * build failed. */
+int tl_prov_warm_prepare(tl_prov *p, const tl_lab_machine *lm, tl_error *err);
+
 /* ---- lifecycle of one machine ---- */
 
 typedef enum {
@@ -389,6 +395,13 @@ typedef bool (*tl_prov_live_fn)(void *ud, const char *session,
  * Returns 0 when every orphan was removed. */
 int tl_prov_reconcile(tl_prov *p, tl_prov_live_fn live, void *ud,
 		      tl_prov_report *ret, tl_error *err);
+/* Adopts the live instances as tl_prov_reconcile does and touches nothing
+ * else: the objects of other instances, which may belong to another
+ * process on the same host (a daemon, `tssrlab demo`, tests) and be in
+ * the middle of their creation or teardown, are neither removed nor read
+ * beyond the scan. */
+int tl_prov_adopt_live(tl_prov *p, tl_prov_live_fn live, void *ud,
+		       tl_prov_report *ret, tl_error *err);
 /* The same with the live set as "session/instance" strings. */
 int tl_prov_reconcile_ids(tl_prov *p, const char *const *live, size_t n_live,
 			  tl_prov_report *ret, tl_error *err);

@@ -381,14 +381,11 @@ static int lv_reset(tl_backend *b, const tl_backend_instance *bi,
 typedef struct {
 	const tl_backend_instance *live;
 	size_t n;
-	bool keep_all;
 } live_set;
 
 static bool is_live(void *ud, const char *session, const char *instance)
 {
 	const live_set *ls = ud;
-	if (ls->keep_all)
-		return true;
 	for (size_t i = 0; i < ls->n; i++)
 		if (!strcmp(ls->live[i].session, session) &&
 		    !strcmp(ls->live[i].trainee, instance))
@@ -400,9 +397,15 @@ static int lv_reconcile(tl_backend *b, const tl_backend_instance *live,
 			size_t n_live, size_t *ret_removed, tl_error *err)
 {
 	lv_backend *l = b->priv;
-	live_set ls = {live, n_live, l->keep_orphans};
+	/* reconcile = off: adopt ours, and leave the rest alone (it may be
+	 * another process's instance half created or half destroyed: seen,
+	 * a demo daemon starting while a proof tore its lab down failed on
+	 * "Domain not found" when it tried to adopt that instance too) */
+	live_set ls = {live, n_live};
 	tl_prov_report rep = {0};
-	int rc = tl_prov_reconcile(l->prov, is_live, &ls, &rep, err);
+	int rc = l->keep_orphans
+		     ? tl_prov_adopt_live(l->prov, is_live, &ls, &rep, err)
+		     : tl_prov_reconcile(l->prov, is_live, &ls, &rep, err);
 	*ret_removed = rep.n_removed;
 	for (size_t i = 0; i < rep.n_adopted_instances; i++) {
 		tl_prov_instance *in = rep.adopted[i];

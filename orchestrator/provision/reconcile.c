@@ -72,8 +72,8 @@ static void recon_clear(recon *r)
 	r->n_busy = r->n_v = 0;
 }
 
-int tl_prov_reconcile(tl_prov *p, tl_prov_live_fn live, void *ud,
-		      tl_prov_report *ret, tl_error *err)
+static int reconcile(tl_prov *p, tl_prov_live_fn live, void *ud, bool purge,
+		     tl_prov_report *ret, tl_error *err)
 {
 	memset(ret, 0, sizeof *ret);
 	int rc = 0;
@@ -108,7 +108,7 @@ int tl_prov_reconcile(tl_prov *p, tl_prov_live_fn live, void *ud,
 				tl_prov_report_add(ret, h->name, o,
 						   TL_PROV_ADOPTED, NULL);
 		}
-		if (tl_prov_purge(h, &s, recon_keep, &r, ret, err) > 0)
+		if (purge && tl_prov_purge(h, &s, recon_keep, &r, ret, err) > 0)
 			rc = -1;
 		/* rebuild each live instance that has domains */
 		for (size_t i = 0; i < r.n_v; i++) {
@@ -135,6 +135,18 @@ int tl_prov_reconcile(tl_prov *p, tl_prov_live_fn live, void *ud,
 		recon_clear(&r);
 	}
 	return rc;
+}
+
+int tl_prov_reconcile(tl_prov *p, tl_prov_live_fn live, void *ud,
+		      tl_prov_report *ret, tl_error *err)
+{
+	return reconcile(p, live, ud, true, ret, err);
+}
+
+int tl_prov_adopt_live(tl_prov *p, tl_prov_live_fn live, void *ud,
+		       tl_prov_report *ret, tl_error *err)
+{
+	return reconcile(p, live, ud, false, ret, err);
 }
 
 typedef struct live_ids {

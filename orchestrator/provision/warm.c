@@ -751,3 +751,24 @@ int tl_prov_warm_start(tl_prov_host *h, tl_prov_machine *m, virDomainPtr dom,
 	}
 	return 0;
 }
+
+int tl_prov_warm_prepare(tl_prov *p, const tl_lab_machine *lm, tl_error *err)
+{
+	size_t done = 0;
+	for (size_t i = 0; i < p->n_hosts; i++) {
+		tl_prov_host *h = p->hosts[i];
+		if (!tl_prov_warm_enabled(h, lm->image,
+					  TL_PROV_ACCESS_LOOPBACK))
+			continue;
+		if (tl_prov_warm_ensure(p, h, lm, err) < 0)
+			return tl_error_prefix(err, "host %s", h->name), -1;
+		done++;
+	}
+	if (!done)
+		return tl_error_set(err,
+				    "machine %s: no host where it may start "
+				    "warm (image without warm_start, warm starts "
+				    "off, or no local qemu host)",
+				    lm->id);
+	return 0;
+}

@@ -859,6 +859,51 @@ TL_TEST(reconcile_removes_orphans_keeps_live)
 	fx_fini(&f);
 }
 
+TL_TEST(adopt_live_leaves_the_rest_alone)
+{
+	/* another process's instance in the middle of its creation (s7/y: a
+	 * network and an overlay, no domain yet), and an instance of
+	 * another session (s9/x): `reconcile = off` (a demo or a test beside
+	 * a daemon) adopts its own live instances and must neither remove
+	 * nor fail on the others */
+	const char *half =
+	    "<pool type='dir'><name>tssrlab</name>"
+	    "<capacity unit='GiB'>100</capacity><allocation>0</allocation>"
+	    "<available unit='GiB'>100</available>"
+	    "<target><path>/srv/tl-test-pool</path></target>"
+	    "<volume type='file'><name>tl+s7+y+alpha.qcow2</name>"
+	    "<capacity unit='MiB'>64</capacity><target>"
+	    "<path>/srv/tl-test-pool/tl+s7+y+alpha.qcow2</path>"
+	    "<format type='qcow2'/></target></volume></pool>\n"
+	    "<network><name>tl+s7+y+lan</name><metadata>"
+	    "<tl:network xmlns:tl='" TL_PROV_XMLNS "' session='s7' "
+	    "instance='y' network='lan' subnet='10.200.9.0/24' "
+	    "bridge='tl0ac80900'/></metadata>"
+	    "<bridge name='tl0ac80900'/></network>\n";
+	fx f;
+	TL_AUTO(tl_prov) p = one_host(&f, half, NULL);
+	tl_prov_request reqs[3] = {req_of("s1", "a", "tiny-pair"),
+				   req_of("s2", "c", "linux-single"),
+				   req_of("s9", "x", "tiny-pair")};
+	tl_prov_outcome out[3];
+	tl_error err = {{0}};
+	CHECK(tl_prov_create_many(p, reqs, 3, NULL, NULL, out, &err) == 0);
+	size_t total = count_all(p, NULL);
+	tl_prov_report rep;
+	int calls = 0;
+	CHECK(tl_prov_adopt_live(p, live_s1a_s2c, &calls, &rep, &err) == 0);
+	CHECK_STR(err.msg, "");
+	CHECK(rep.n_adopted_instances == 2);
+	CHECK(rep.n_removed == 0 && rep.n_failed == 0);
+	CHECK(count_all(p, NULL) == total);
+	CHECK(count_all(p, "s7") == 2);
+	CHECK(count_all(p, "s9") == 5);
+	tl_prov_report_clear(&rep);
+	for (int i = 0; i < 3; i++)
+		tl_prov_instance_free(out[i].instance);
+	fx_fini(&f);
+}
+
 TL_TEST(lifecycle_on_the_test_driver)
 {
 	fx f;
@@ -1110,5 +1155,6 @@ TL_TESTS(T(xml_loopback_domain), T(xml_kvm_and_bridged),
 	 T(batch_refused_before_anything_is_created),
 	 T(failure_midway_leaves_nothing), T(refusals_create_nothing),
 	 T(teardown_leaves_nothing), T(reconcile_removes_orphans_keeps_live),
+	 T(adopt_live_leaves_the_rest_alone),
 	 T(lifecycle_on_the_test_driver), T(progress_reports_every_step),
 	 T(xml_escaping_round_trip), T(placement_waits_for_another_process))
