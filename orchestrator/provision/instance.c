@@ -15,6 +15,7 @@
  * removes every object named or tagged for (session, instance), so an
  * instance half-created by a killed process goes away as well.
  */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -133,23 +134,29 @@ static int cancelled(tl_prov_run *run, const tl_prov_instance *inst,
 			    tl_prov_phase_name(phase), object ? object : "it");
 }
 
-/* Starting one domain: QEMU's own start (process, firmware tables,
- * monitor handshake) takes long enough that an instance's machines are
- * started side by side, one thread each; every thread reads its own
- * libvirt error. */
+/* An instance's machines are brought up side by side, one thread each:
+ * start (QEMU's own start takes a second or more), wait for SSH, then
+ * personalise, as the request's flags allow. A machine is personalised
+ * as soon as it answers, whatever its siblings do; under emulation each
+ * personalisation is seconds of guest CPU, and each guest has its own
+ * vCPU thread on the host, so they overlap instead of queueing. Every
+ * thread reads its own libvirt error; the first failure is the
+ * instance's, and tells the others to stop at their next phase. */
 typedef struct starter {
+	const tl_prov *p;
 	tl_prov_host *h;
 	tl_prov_instance *inst;
 	tl_prov_machine *m;
 	tl_prov_run *run;
+	unsigned flags;
 	double *started;
+	atomic_bool *failed; /* shared: some machine failed */
 	int rc;
 	tl_error err;
 } starter;
 
-static void *start_one(void *arg)
+static void start_one(starter *s)
 {
-	starter *s = arg;
 	TL_AUTO(virDomain)
 	dom = virDomainLookupByName(s->h->conn, s->m->domain);
 	*s->started = tl_now_ms();
@@ -163,7 +170,7 @@ static void *start_one(void *arg)
 			       (tl_now_ms() - t0) / 1000.0);
 			s->rc = cancelled(s->run, s->inst, s->m->id,
 					  TL_PROV_PHASE_STARTED, &s->err);
-			return NULL;
+			return;
 		}
 		/* the template's disk under it is the image's, booted: a cold
 		 * boot of it works the same */
@@ -181,7 +188,7 @@ static void *start_one(void *arg)
 		if (virDomainCreate(dom) == 0) {
 			s->rc = cancelled(s->run, s->inst, s->m->id,
 					  TL_PROV_PHASE_STARTED, &s->err);
-			return NULL;
+			return;
 		}
 		tl_log(TL_LOG_WARN, "machine.cold_start",
 		       "domain=%s retry=1 error=\"%s\"", s->m->domain,
@@ -193,33 +200,72 @@ static void *start_one(void *arg)
 		s->rc = tl_prov_lv_error(&s->err,
 					 "machine %s: cannot start domain %s",
 					 s->m->id, s->m->domain);
-		return NULL;
+		return;
 	}
 	s->rc = cancelled(s->run, s->inst, s->m->id, TL_PROV_PHASE_STARTED,
 			  &s->err);
+	return;
+}
+
+static void *machine_up(void *arg)
+{
+	starter *s = arg;
+	start_one(s);
+	if (s->rc == 0 && !(s->flags & TL_PROV_NO_READY) &&
+	    !atomic_load(s->failed)) {
+		if (tl_prov_wait_ready(s->p, s->h, s->m, *s->started,
+				       s->p->ready_timeout_s, &s->err) < 0 ||
+		    cancelled(s->run, s->inst, s->m->id, TL_PROV_PHASE_READY,
+			      &s->err))
+			s->rc = -1;
+	}
+	if (s->rc == 0 && !(s->flags & (TL_PROV_NO_READY |
+					TL_PROV_NO_PERSONALISE)) &&
+	    !atomic_load(s->failed)) {
+		if (tl_prov_personalise_machine(s->p, s->inst, s->m,
+						&s->err) < 0 ||
+		    cancelled(s->run, s->inst, s->m->id,
+			      TL_PROV_PHASE_PERSONALISED, &s->err))
+			s->rc = -1;
+	}
+	if (s->rc < 0)
+		atomic_store(s->failed, true);
 	return NULL;
 }
 
-static int start_all(tl_prov_host *h, tl_prov_instance *inst, tl_prov_run *run,
-		     double *started, tl_error *err)
+static int machines_up(const tl_prov *p, tl_prov_host *h,
+		       tl_prov_instance *inst, tl_prov_run *run, unsigned flags,
+		       double *started, tl_error *err)
 {
 	size_t nm = inst->n_machines;
+	/* the trainee's password is the instance's, made once (planning
+	 * did), never by two personalising threads at once */
+	for (size_t i = 0; i < nm && !inst->trainee_password; i++)
+		if (inst->machines[i].trainee &&
+		    !(inst->trainee_password = tl_prov_password(12, err)))
+			return -1;
 	starter *st = tl_xcalloc(nm + 1, sizeof *st);
 	pthread_t *th = tl_xcalloc(nm + 1, sizeof *th);
 	bool *spawned = tl_xcalloc(nm + 1, sizeof *spawned);
+	atomic_bool failed = false;
 	for (size_t i = 0; i < nm; i++) {
-		st[i] = (starter){.h = h,
+		st[i] = (starter){.p = p,
+				  .h = h,
 				  .inst = inst,
 				  .m = &inst->machines[i],
 				  .run = run,
-				  .started = &started[i]};
-		/* the last one (or any a thread cannot be made for) here */
+				  .flags = flags,
+				  .started = &started[i],
+				  .failed = &failed};
 		spawned[i] =
-		    i + 1 < nm &&
-		    pthread_create(&th[i], NULL, start_one, &st[i]) == 0;
-		if (!spawned[i])
-			start_one(&st[i]);
+		    pthread_create(&th[i], NULL, machine_up, &st[i]) == 0;
 	}
+	/* any a thread could not be made for, here, after the others */
+	for (size_t i = 0; i < nm; i++)
+		if (!spawned[i])
+			machine_up(&st[i]);
+	/* the instance's error: the first machine, in definition order,
+	 * that failed for its own reason (not because a sibling did) */
 	int rc = 0;
 	for (size_t i = 0; i < nm; i++) {
 		if (spawned[i])
@@ -357,29 +403,8 @@ int tl_prov_job_boot(tl_prov *p, tl_prov_job *j, tl_prov_run *run)
 	tl_error *err = &j->err;
 	if (flags & TL_PROV_NO_START)
 		return 0;
-	if (start_all(h, inst, run, j->started, err) < 0)
+	if (machines_up(p, h, inst, run, flags, j->started, err) < 0)
 		return job_fail(j);
-	if (flags & TL_PROV_NO_READY)
-		return 0;
-	/* all machines boot at once: wait for each, then personalise each,
-	 * so that one machine's personalisation does not delay noticing
-	 * that the next one is up */
-	for (size_t i = 0; i < inst->n_machines; i++) {
-		tl_prov_machine *m = &inst->machines[i];
-		if (tl_prov_wait_ready(p, h, m, j->started[i],
-				       p->ready_timeout_s, err) < 0 ||
-		    cancelled(run, inst, m->id, TL_PROV_PHASE_READY, err))
-			return job_fail(j);
-	}
-	if (flags & TL_PROV_NO_PERSONALISE)
-		return 0;
-	for (size_t i = 0; i < inst->n_machines; i++) {
-		tl_prov_machine *m = &inst->machines[i];
-		if (tl_prov_personalise_machine(p, inst, m, err) < 0 ||
-		    cancelled(run, inst, m->id, TL_PROV_PHASE_PERSONALISED,
-			      err))
-			return job_fail(j);
-	}
 	return 0;
 }
 

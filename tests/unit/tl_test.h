@@ -58,7 +58,12 @@ typedef struct {
 		static const tl_test_case cases[] = {__VA_ARGS__};             \
 		int passed = 0, failed = 0;                                    \
 		for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {    \
-			if (argc > 1 && !strstr(cases[i].name, argv[1]))       \
+			/* arguments: run the cases whose name contains   \
+			 * one of them */                                  \
+			bool chosen = argc < 2;                                \
+			for (int a = 1; a < argc && !chosen; a++)              \
+				chosen = strstr(cases[i].name, argv[a]);       \
+			if (!chosen)                                           \
 				continue;                                      \
 			int before = tl_test_failures_;                        \
 			cases[i].fn();                                         \
