@@ -15,8 +15,11 @@
  * machine type, devices; instance names replaced by placeholders), the
  * disk's virtual size, the accelerator, and the QEMU and libvirt
  * versions. A change of any of them (a rebuilt image, an upgraded QEMU, a
- * new device in xml.c) means another key, so another template; old ones
- * are left in place (instances may still be backed by their disk).
+ * new device in xml.c) means another key, so another template. The old
+ * one is removed after the next build (warm_prune_host) once it is known
+ * stale (its shape file names an image folder that is no longer the
+ * image's, or other QEMU or libvirt versions), unused for an hour, and
+ * backing no volume; a change of xml.c alone leaves it in place.
  *
  * How: the template is a transient domain with the shape's XML (its lab
  * NICs on a private network of its own), waited for like any machine,
@@ -42,7 +45,10 @@
  * socket reached on this machine); loopback access only (the management
  * NIC is part of the template's devices).
  */
+#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -51,6 +57,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <spawn.h>
@@ -65,6 +72,11 @@ extern char **environ;
 /* Bumped when what a template holds changes meaning (not its inputs:
  * those are in the key already). */
 #define WARM_FORMAT "tssrlab-warm-1"
+
+/* A stale template is removed once it has not been chosen for this long
+ * (a lookup that raced with the change that made it stale has long
+ * created its overlay by then). */
+#define WARM_PRUNE_IDLE_S 3600
 
 bool tl_prov_warm_enabled(const tl_prov_host *h, const tl_image *im,
 			  tl_prov_access access)
@@ -205,7 +217,7 @@ static int mkdir_p(const char *path, mode_t mode)
 static void rm_rf(const char *dir)
 {
 	static const char *const files[] = {"disk.qcow2", "state", "shape",
-					    "migrate.sock", NULL};
+					    "used", "migrate.sock", NULL};
 	for (size_t i = 0; files[i]; i++) {
 		TL_AUTOFREE char *f = tl_xasprintf("%s/%s", dir, files[i]);
 		unlink(f);
@@ -231,23 +243,35 @@ static int run_cmd(char *const argv[], tl_error *err)
 	return 0;
 }
 
-/* A TCP port free on addr right now (the kernel's choice). */
-static int free_port(const char *addr, tl_error *err)
+/* A TCP port free on h's address right now (the kernel's choice) and
+ * outside the host's forwarded range: templates are built outside the
+ * placement lock, so they must never take a port an instance may be
+ * planned on. */
+static int free_port(const tl_prov_host *h, tl_error *err)
 {
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_in sa = {.sin_family = AF_INET};
-	socklen_t len = sizeof sa;
-	if (fd < 0 || inet_pton(AF_INET, addr, &sa.sin_addr) != 1 ||
-	    bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 ||
-	    getsockname(fd, (struct sockaddr *)&sa, &len) < 0) {
-		tl_error_set(err, "a free port on %s: %s", addr,
-			     strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return -1;
+	for (int tries = 0; tries < 64; tries++) {
+		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		struct sockaddr_in sa = {.sin_family = AF_INET};
+		socklen_t len = sizeof sa;
+		if (fd < 0 ||
+		    inet_pton(AF_INET, h->connect_address, &sa.sin_addr) != 1 ||
+		    bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 ||
+		    getsockname(fd, (struct sockaddr *)&sa, &len) < 0) {
+			tl_error_set(err, "a free port on %s: %s",
+				     h->connect_address, strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			return -1;
+		}
+		close(fd);
+		int port = ntohs(sa.sin_port);
+		if (port < h->port_min || port > h->port_max)
+			return port;
 	}
-	close(fd);
-	return ntohs(sa.sin_port);
+	return tl_error_set(err,
+			    "no free port on %s outside the instances' range "
+			    "%d..%d",
+			    h->connect_address, h->port_min, h->port_max);
 }
 
 /* QMP through libvirt; the status of "query-migrate" ("completed",
@@ -379,7 +403,7 @@ static int template_build(tl_prov *p, tl_prov_host *h,
 			disk,		size,	  NULL};
 	if (run_cmd(qimg, err) < 0)
 		return -1;
-	int port = free_port(h->connect_address, err);
+	int port = free_port(h, err);
 	if (port < 0)
 		return -1;
 	/* the instance part of the names: the key's hash, so that two
@@ -488,13 +512,18 @@ static int template_build(tl_prov *p, tl_prov_host *h,
 		tl_error_set(err, "state file: %s", rv.err.msg);
 		goto out;
 	}
+	unsigned long hv = 0, lib = 0;
+	virConnectGetVersion(h->conn, &hv);
+	virConnectGetLibVersion(h->conn, &lib);
+	/* "image", "qemu_version" and "libvirt_version" are read back by
+	 * warm_prune */
 	info = tl_xasprintf(
 	    "image %s (%s)\nmemory_mib %d\nvcpus %d\nlab_nics %zu\n"
-	    "capacity %llu\nboot_to_ssh_s %.1f\nsettled_s %.1f\n"
-	    "state_bytes %llu\n",
+	    "capacity %llu\nqemu_version %lu\nlibvirt_version %lu\n"
+	    "boot_to_ssh_s %.1f\nsettled_s %.1f\nstate_bytes %llu\n",
 	    img->id, img->folder, sh->memory_mib, sh->vcpus, sh->n_nics,
-	    sh->capacity, (booted - t0) / 1000.0, (tl_now_ms() - t0) / 1000.0,
-	    rv.bytes);
+	    sh->capacity, hv, lib, (booted - t0) / 1000.0,
+	    (tl_now_ms() - t0) / 1000.0, rv.bytes);
 	shape_file = tl_xasprintf("%s/shape", tmp);
 	FILE *f = fopen(shape_file, "w");
 	if (f) {
@@ -564,7 +593,215 @@ char *tl_prov_warm_lookup(tl_prov_host *h, const tl_prov_image *img,
 	TL_AUTOFREE char *disk = tl_xasprintf("%s/disk.qcow2", dir);
 	if (!file_nonempty(state) || !file_nonempty(disk))
 		return NULL;
+	/* when it was last chosen: warm_prune leaves recent ones alone */
+	TL_AUTOFREE char *used = tl_xasprintf("%s/used", dir);
+	int fd = open(used, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	if (fd >= 0) {
+		futimens(fd, NULL);
+		close(fd);
+	}
 	return TL_TAKE_PTR(dir);
+}
+
+/* ---- removing templates nobody will use again ---- */
+
+/* The value of "key value" in the shape file's text; new string or NULL. */
+static char *shape_value(const char *text, const char *key)
+{
+	size_t n = strlen(key);
+	for (const char *l = text; *l;) {
+		size_t len = strcspn(l, "\n");
+		if (len > n && !strncmp(l, key, n) && l[n] == ' ')
+			return tl_xstrndup(l + n + 1, len - n - 1);
+		l += len + (l[len] == '\n');
+	}
+	return NULL;
+}
+
+/* Why the template in dir can no longer be chosen on h (into why), or
+ * false when it may be: its image was rebuilt or removed, or QEMU or
+ * libvirt changed (all part of the key, so no lookup will find it
+ * again). Only what the shape file positively says counts; a template
+ * without one is not judged. */
+static bool template_stale(tl_prov_host *h, const char *dir, char *why,
+			   size_t n)
+{
+	TL_AUTOFREE char *path = tl_xasprintf("%s/shape", dir);
+	tl_error e = {{0}};
+	TL_AUTOFREE char *text = tl_file_read(path, 1 << 16, NULL, &e);
+	if (!text)
+		return false;
+	TL_AUTOFREE char *image = shape_value(text, "image");
+	TL_AUTOFREE char *qv = shape_value(text, "qemu_version");
+	TL_AUTOFREE char *lv = shape_value(text, "libvirt_version");
+	/* "ID (FOLDER)" */
+	char *open_p = image ? strstr(image, " (") : NULL;
+	size_t ilen = image ? strlen(image) : 0;
+	if (open_p && ilen && image[ilen - 1] == ')') {
+		image[ilen - 1] = '\0';
+		*open_p = '\0';
+		const char *folder = open_p + 2;
+		TL_AUTOFREE char *link =
+		    tl_xasprintf("%s/%s", h->images_dir, image);
+		char real[PATH_MAX];
+		if (!realpath(link, real)) {
+			snprintf(why, n, "image %.40s is gone", image);
+			return true;
+		}
+		if (strcmp(real, folder)) {
+			snprintf(why, n, "image %.40s was rebuilt (%.200s, now %.200s)",
+				 image, folder, real);
+			return true;
+		}
+	}
+	unsigned long hv = 0, lib = 0;
+	if (virConnectGetVersion(h->conn, &hv) < 0 ||
+	    virConnectGetLibVersion(h->conn, &lib) < 0)
+		return false;
+	if (qv && strtoul(qv, NULL, 10) != hv) {
+		snprintf(why, n, "QEMU %s, now %lu", qv, hv);
+		return true;
+	}
+	if (lv && strtoul(lv, NULL, 10) != lib) {
+		snprintf(why, n, "libvirt %s, now %lu", lv, lib);
+		return true;
+	}
+	return false;
+}
+
+/* The name of a volume of any pool of h backed by disk, into ret (n
+ * bytes); false when there is none or the pools cannot be read (then
+ * ret says so: the template is kept). */
+static bool template_backs(tl_prov_host *h, const char *disk, char *ret,
+			   size_t n)
+{
+	virStoragePoolPtr *pools = NULL;
+	int np = virConnectListAllStoragePools(
+	    h->conn, &pools, VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE);
+	if (np < 0) {
+		snprintf(ret, n, "cannot list the storage pools");
+		return true;
+	}
+	TL_AUTOFREE char *want = tl_xasprintf("<path>%s</path>", disk);
+	bool found = false;
+	for (int i = 0; i < np; i++) {
+		virStorageVolPtr *vols = NULL;
+		int nv = virStoragePoolListAllVolumes(pools[i], &vols, 0);
+		if (nv < 0) {
+			snprintf(ret, n, "cannot list pool %s",
+				 virStoragePoolGetName(pools[i]));
+			found = true;
+		}
+		for (int k = 0; k < nv; k++) {
+			char *xml = found ? NULL
+					  : virStorageVolGetXMLDesc(vols[k], 0);
+			const char *bs = xml ? strstr(xml, "<backingStore>")
+					     : NULL;
+			if (bs && strstr(bs, want)) {
+				snprintf(ret, n, "volume %s",
+					 virStorageVolGetName(vols[k]));
+				found = true;
+			}
+			free(xml);
+			virStorageVolFree(vols[k]);
+		}
+		free(vols);
+		virStoragePoolFree(pools[i]);
+	}
+	free(pools);
+	return found;
+}
+
+/* Seconds since the template was last chosen (or built). */
+static double template_idle_s(const char *dir)
+{
+	static const char *const files[] = {"used", "shape", "state", NULL};
+	double newest = 0;
+	for (size_t i = 0; files[i]; i++) {
+		TL_AUTOFREE char *f = tl_xasprintf("%s/%s", dir, files[i]);
+		struct stat st;
+		if (stat(f, &st) == 0 && st.st_mtime > newest)
+			newest = (double)st.st_mtime;
+	}
+	return (double)time(NULL) - newest;
+}
+
+static unsigned long long dir_bytes(const char *dir)
+{
+	static const char *const files[] = {"disk.qcow2", "state", NULL};
+	unsigned long long total = 0;
+	for (size_t i = 0; files[i]; i++) {
+		TL_AUTOFREE char *f = tl_xasprintf("%s/%s", dir, files[i]);
+		struct stat st;
+		if (stat(f, &st) == 0)
+			total += (unsigned long long)st.st_blocks * 512;
+	}
+	return total;
+}
+
+/* Removes h's templates that no lookup can choose any more (stale), not
+ * chosen for idle_s, and backing no volume. Number removed. */
+static size_t warm_prune_host(tl_prov_host *h, int idle_s)
+{
+	DIR *d = opendir(h->warm_dir);
+	if (!d)
+		return 0;
+	size_t removed = 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		const char *name = de->d_name;
+		size_t len = strlen(name);
+		if (name[0] == '.' || (len > 4 && !strcmp(name + len - 4, ".tmp")) ||
+		    (len > 5 && !strcmp(name + len - 5, ".lock")))
+			continue;
+		TL_AUTOFREE char *dir = tl_xasprintf("%s/%s", h->warm_dir, name);
+		struct stat st;
+		char why[512] = "", user[256] = "";
+		if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) ||
+		    !template_stale(h, dir, why, sizeof why) ||
+		    template_idle_s(dir) < idle_s)
+			continue;
+		TL_AUTOFREE char *disk = tl_xasprintf("%s/disk.qcow2", dir);
+		if (template_backs(h, disk, user, sizeof user)) {
+			tl_log(TL_LOG_INFO, "warm.prune",
+			       "host=%s key=%s kept=1 why=\"%s\" backs=\"%s\"",
+			       h->name, name, why, user);
+			continue;
+		}
+		/* not while a process builds it */
+		TL_AUTOFREE char *lock = tl_xasprintf("%s.lock", dir);
+		int fd = open(lock, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) < 0) {
+			close(fd);
+			continue;
+		}
+		unsigned long long bytes = dir_bytes(dir);
+		rm_rf(dir);
+		bool gone = access(dir, F_OK) < 0;
+		if (gone)
+			unlink(lock);
+		if (fd >= 0)
+			close(fd);
+		tl_log(gone ? TL_LOG_INFO : TL_LOG_WARN, "warm.prune",
+		       "host=%s key=%s removed=%d why=\"%s\" freed_mib=%.0f",
+		       h->name, name, gone, why,
+		       gone ? bytes / 1048576.0 : 0.0);
+		removed += gone;
+	}
+	closedir(d);
+	return removed;
+}
+
+int tl_prov_warm_prune(tl_prov *p, int idle_s)
+{
+	size_t removed = 0;
+	for (size_t i = 0; i < p->n_hosts; i++) {
+		tl_prov_host *h = p->hosts[i];
+		if (h->warm_dir && *h->warm_dir && h->local &&
+		    !strncmp(h->uri, "qemu", 4))
+			removed += warm_prune_host(h, idle_s);
+	}
+	return (int)removed;
 }
 
 int tl_prov_warm_ensure(tl_prov *p, tl_prov_host *h, const tl_lab_machine *lm,
@@ -612,6 +849,10 @@ int tl_prov_warm_ensure(tl_prov *p, tl_prov_host *h, const tl_lab_machine *lm,
 			rc = tl_error_set(err, "rename %s: %s", tmp,
 					  strerror(errno));
 			rm_rf(tmp);
+		} else {
+			/* a new key is when an old one most likely went
+			 * out of use */
+			warm_prune_host(h, WARM_PRUNE_IDLE_S);
 		}
 	}
 	close(fd);

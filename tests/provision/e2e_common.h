@@ -15,10 +15,12 @@
 #define TL_E2E_COMMON_H
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "tssrlab/defs.h"
@@ -174,6 +176,13 @@ static inline char *e2e_sh(const char *cmd)
 	out[n] = '\0';
 	pclose(f);
 	return out;
+}
+
+/* Whether a shell command exits 0. */
+static inline bool e2e_sh_ok(const char *cmd)
+{
+	int st = system(cmd);
+	return st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0;
 }
 
 /* What virsh shows of session (domains, networks, volumes of pool):

@@ -7,7 +7,9 @@
  * created the trainee account and replaced the host keys with pinned
  * ones; one machine is reset (a file written under /data is gone, while
  * its neighbour keeps its own); reboot and stop/start keep the pins; and
- * after destroy, virsh shows nothing of the session. The cases run in
+ * after destroy, virsh shows nothing of the session. Warm templates made
+ * stale (image rebuilt, another QEMU) are removed unless recent or
+ * backing a volume. The cases run in
  * order and share the instances; cleanup runs at exit in any case.
  */
 #include "e2e_common.h"
@@ -231,6 +233,115 @@ TL_TEST(reboot_stop_start_keep_pins)
 	free(boot2);
 }
 
+/* Makes a fake template dir/name: a qcow2 disk, a state file, a lock,
+ * and (when shape is not NULL) that shape file; its files dated
+ * hours_ago. */
+static bool fake_template(const char *dir, const char *name,
+			  const char *shape, int hours_ago)
+{
+	char cmd[2048];
+	snprintf(cmd, sizeof cmd,
+		 "set -e; d='%s/%s'; mkdir -p \"$d\"; "
+		 "qemu-img create -q -f qcow2 \"$d/disk.qcow2\" 1M; "
+		 "head -c 4096 /dev/zero >\"$d/state\"; : >\"$d.lock\"; "
+		 "%s%s%s"
+		 "touch -d '%d hours ago' \"$d\"/*",
+		 dir, name, shape ? "printf '%s' '" : "", shape ? shape : "",
+		 shape ? "' >\"$d/shape\"; " : "", hours_ago);
+	return e2e_sh_ok(cmd);
+}
+
+static bool exists(const char *dir, const char *name)
+{
+	char path[512];
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	return access(path, F_OK) == 0;
+}
+
+TL_TEST(stale_templates_are_pruned)
+{
+	if (!prov)
+		return;
+	/* the host's QEMU and libvirt versions as libvirt encodes them */
+	char *ver = e2e_sh(
+	    "virsh -c " E2E_URI " version | awk "
+	    "'/library: libvirt/{split($4,v,\".\");"
+	    "l=v[1]*1000000+v[2]*1000+v[3]} "
+	    "/hypervisor: QEMU/{split($4,v,\".\");"
+	    "q=v[1]*1000000+v[2]*1000+v[3]} END{print q, l}'");
+	unsigned long q = 0, l = 0;
+	CHECK(sscanf(ver, "%lu %lu", &q, &l) == 2 && q > 0 && l > 0);
+	free(ver);
+	char tiny_link[512], tiny[4096];
+	snprintf(tiny_link, sizeof tiny_link, "%s/tiny", e2e_images_dir());
+	CHECK(realpath(tiny_link, tiny) != NULL);
+	char warm[192];
+	snprintf(warm, sizeof warm, "%s/warm-prune", e2e_logs);
+	char now_image[5000], old_image[512], old_qemu[5000];
+	snprintf(now_image, sizeof now_image,
+		 "image tiny (%s)\nmemory_mib 128\nqemu_version %lu\n"
+		 "libvirt_version %lu\n",
+		 tiny, q, l);
+	snprintf(old_image, sizeof old_image,
+		 "image tiny (%s/tiny-0000)\nqemu_version %lu\n"
+		 "libvirt_version %lu\n",
+		 e2e_images_dir(), q, l);
+	snprintf(old_qemu, sizeof old_qemu,
+		 "image tiny (%s)\nqemu_version 1\nlibvirt_version %lu\n",
+		 tiny, l);
+	CHECK(fake_template(warm, "current", now_image, 2));
+	CHECK(fake_template(warm, "old-image", old_image, 2));
+	CHECK(fake_template(warm, "old-image-recent", old_image, 0));
+	CHECK(fake_template(warm, "old-qemu-backing", old_qemu, 2));
+	CHECK(fake_template(warm, "no-shape-file", NULL, 2));
+	/* a machine's overlay is backed by one of the stale templates */
+	char cmd[1024];
+	snprintf(cmd, sizeof cmd,
+		 "printf \"<volume><name>tl+%s+prune+m.qcow2</name>"
+		 "<capacity>1048576</capacity><target><format type='qcow2'/>"
+		 "</target><backingStore><path>%s/old-qemu-backing/disk.qcow2"
+		 "</path><format type='qcow2'/></backingStore></volume>\" "
+		 ">%s/vol.xml && virsh -q -c " E2E_URI " vol-create " E2E_POOL
+		 " %s/vol.xml >/dev/null",
+		 e2e_session, warm, warm, warm);
+	CHECK(e2e_sh_ok(cmd));
+
+	tl_error err = {{0}};
+	tl_prov_config cfg = {.workers = 1, .key_path = E2E_KEY};
+	tl_prov *p2 = tl_prov_new(&cfg, &err);
+	tl_prov_host_config hc = e2e_host();
+	hc.warm_dir = warm;
+	CHECK(p2 && tl_prov_host_add(p2, &hc, &err) == 0);
+	if (!p2)
+		return;
+	CHECK(tl_prov_warm_prune(p2, 3600) == 1);
+	CHECK(!exists(warm, "old-image"));
+	CHECK(!exists(warm, "old-image.lock"));
+	CHECK(exists(warm, "current/state"));
+	CHECK(exists(warm, "old-image-recent/state"));
+	CHECK(exists(warm, "old-qemu-backing/disk.qcow2"));
+	CHECK(exists(warm, "no-shape-file/state"));
+
+	/* the machine is gone: its template can go */
+	snprintf(cmd, sizeof cmd,
+		 "virsh -q -c " E2E_URI " vol-delete --pool " E2E_POOL
+		 " 'tl+%s+prune+m.qcow2' >/dev/null",
+		 e2e_session);
+	CHECK(e2e_sh_ok(cmd));
+	CHECK(tl_prov_warm_prune(p2, 3600) == 1);
+	CHECK(!exists(warm, "old-qemu-backing"));
+	CHECK(exists(warm, "current/state"));
+	CHECK(exists(warm, "old-image-recent/state"));
+	CHECK(tl_prov_warm_prune(p2, 3600) == 0);
+	/* idle for as long as asked: the recent one goes too */
+	CHECK(tl_prov_warm_prune(p2, 0) == 1);
+	CHECK(!exists(warm, "old-image-recent"));
+	CHECK(exists(warm, "current/state"));
+	tl_prov_free(p2);
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", warm);
+	e2e_sh_ok(cmd);
+}
+
 TL_TEST(destroy_leaves_nothing)
 {
 	if (!prov)
@@ -258,4 +369,4 @@ TL_TEST(destroy_leaves_nothing)
 
 TL_TESTS(T(setup), T(pair_up_in_parallel), T(personalised_and_pinned),
 	 T(reset_one_machine), T(reboot_stop_start_keep_pins),
-	 T(destroy_leaves_nothing))
+	 T(stale_templates_are_pruned), T(destroy_leaves_nothing))

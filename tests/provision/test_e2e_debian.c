@@ -199,13 +199,6 @@ TL_TEST(cold_boot_after_warm_start)
 	CHECK(guest_long(b, "cut -d. -f1 /proc/uptime") < 600);
 }
 
-/* cmd exits 0 (via system(3)). */
-static bool sh_ok(const char *cmd)
-{
-	int st = system(cmd);
-	return st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0;
-}
-
 TL_TEST(refused_restore_boots_cold)
 {
 	if (!inst)
@@ -227,7 +220,7 @@ TL_TEST(refused_restore_boots_cold)
 		 "mkdir -p '%s/%s' && ln -sf '%s/disk.qcow2' '%s/%s/disk.qcow2' "
 		 "&& head -c 1048576 '%s/state' >'%s/%s/state'",
 		 warm, key, tpl, warm, key, tpl, warm, key);
-	CHECK(sh_ok(cmd));
+	CHECK(e2e_sh_ok(cmd));
 	tl_error err = {{0}};
 	tl_prov_config cfg = {.workers = 1,
 			      .ready_timeout_s = 600,
@@ -262,7 +255,7 @@ TL_TEST(refused_restore_boots_cold)
 	}
 	tl_prov_free(p2);
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", warm);
-	sh_ok(cmd);
+	e2e_sh_ok(cmd);
 }
 
 TL_TEST(destroy_leaves_nothing)
