@@ -305,13 +305,15 @@ void tl_prov_machine_ssh_target(const tl_prov *p, const tl_prov_machine *m,
  * build failed. */
 int tl_prov_warm_prepare(tl_prov *p, const tl_lab_machine *lm, tl_error *err);
 
-/* Removes, on every host with warm starts, the templates no machine can
- * start from any more (their image was rebuilt or removed, or QEMU or
- * libvirt changed: see each template's "shape" file), not chosen for
- * idle_s seconds and backing no volume of any pool. Creation does it
- * after building a template, with idle_s 3600. Number removed; what is
- * kept and why is logged (event warm.prune). */
-int tl_prov_warm_prune(tl_prov *p, int idle_s);
+/* Removes, on every host with warm starts, the templates backing no
+ * volume of any pool that either no machine can start from any more
+ * (their image was rebuilt or removed, or QEMU or libvirt changed: see
+ * each template's "shape" file) and were not chosen for idle_s seconds,
+ * or were not chosen for unused_s seconds (when > 0), whatever their
+ * shape file says. Creation does it after building a template, with
+ * idle_s 3600 and unused_s 14 days. Number removed; what is kept and why
+ * is logged (event warm.prune). */
+int tl_prov_warm_prune(tl_prov *p, int idle_s, int unused_s);
 
 /* ---- lifecycle of one machine ---- */
 

@@ -19,7 +19,9 @@
  * one is removed after the next build (warm_prune_host) once it is known
  * stale (its shape file names an image folder that is no longer the
  * image's, or other QEMU or libvirt versions), unused for an hour, and
- * backing no volume; a change of xml.c alone leaves it in place.
+ * backing no volume. A change that leaves no such trace (xml.c alone)
+ * is caught by time: any template not chosen for 14 days and backing no
+ * volume goes too (rebuilding one costs about 30 s).
  *
  * How: the template is a transient domain with the shape's XML (its lab
  * NICs on a private network of its own), waited for like any machine,
@@ -77,6 +79,7 @@ extern char **environ;
  * (a lookup that raced with the change that made it stale has long
  * created its overlay by then). */
 #define WARM_PRUNE_IDLE_S 3600
+#define WARM_PRUNE_UNUSED_S (14 * 86400)
 
 bool tl_prov_warm_enabled(const tl_prov_host *h, const tl_image *im,
 			  tl_prov_access access)
@@ -739,9 +742,10 @@ static unsigned long long dir_bytes(const char *dir)
 	return total;
 }
 
-/* Removes h's templates that no lookup can choose any more (stale), not
- * chosen for idle_s, and backing no volume. Number removed. */
-static size_t warm_prune_host(tl_prov_host *h, int idle_s)
+/* Removes h's templates backing no volume that no lookup can choose any
+ * more (stale) and were not chosen for idle_s, or that were not chosen
+ * for unused_s (when > 0), stale or not. Number removed. */
+static size_t warm_prune_host(tl_prov_host *h, int idle_s, int unused_s)
 {
 	DIR *d = opendir(h->warm_dir);
 	if (!d)
@@ -757,9 +761,14 @@ static size_t warm_prune_host(tl_prov_host *h, int idle_s)
 		TL_AUTOFREE char *dir = tl_xasprintf("%s/%s", h->warm_dir, name);
 		struct stat st;
 		char why[512] = "", user[256] = "";
-		if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) ||
-		    !template_stale(h, dir, why, sizeof why) ||
-		    template_idle_s(dir) < idle_s)
+		if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
+			continue;
+		double idle = template_idle_s(dir);
+		if (unused_s > 0 && idle >= unused_s)
+			snprintf(why, sizeof why, "not chosen for %.0f days",
+				 idle / 86400);
+		else if (!template_stale(h, dir, why, sizeof why) ||
+			 idle < idle_s)
 			continue;
 		TL_AUTOFREE char *disk = tl_xasprintf("%s/disk.qcow2", dir);
 		if (template_backs(h, disk, user, sizeof user)) {
@@ -792,14 +801,14 @@ static size_t warm_prune_host(tl_prov_host *h, int idle_s)
 	return removed;
 }
 
-int tl_prov_warm_prune(tl_prov *p, int idle_s)
+int tl_prov_warm_prune(tl_prov *p, int idle_s, int unused_s)
 {
 	size_t removed = 0;
 	for (size_t i = 0; i < p->n_hosts; i++) {
 		tl_prov_host *h = p->hosts[i];
 		if (h->warm_dir && *h->warm_dir && h->local &&
 		    !strncmp(h->uri, "qemu", 4))
-			removed += warm_prune_host(h, idle_s);
+			removed += warm_prune_host(h, idle_s, unused_s);
 	}
 	return (int)removed;
 }
@@ -852,7 +861,8 @@ int tl_prov_warm_ensure(tl_prov *p, tl_prov_host *h, const tl_lab_machine *lm,
 		} else {
 			/* a new key is when an old one most likely went
 			 * out of use */
-			warm_prune_host(h, WARM_PRUNE_IDLE_S);
+			warm_prune_host(h, WARM_PRUNE_IDLE_S,
+						WARM_PRUNE_UNUSED_S);
 		}
 	}
 	close(fd);
