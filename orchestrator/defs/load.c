@@ -6,6 +6,7 @@
  * as soon as they are read, with the referring value's position at hand.
  */
 #include <regex.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "defs-internal.h"
@@ -631,6 +632,128 @@ void tl_load_lab(ld *l, json_t *root)
 /* ------------------------------------------------------------------ */
 /* scenarios                                                            */
 
+/* ---- what a regex costs to compile ----
+ *
+ * glibc's regcomp copies the tree of a repeated part once per repetition:
+ * "((a{255}){255}){255}" asks for 16 million nodes and gigabytes (found by
+ * fuzz_defs). A definition's regex is compiled when it is loaded and at
+ * every grading, so its size is bounded here first: the number of atoms
+ * after repetitions are expanded, nested ones multiplied ('*', '+', '?'
+ * count twice). regcomp's memory grows with the square of that weight
+ * when the copies are optional: "[[:alpha:]]{1,1000}" takes 9 MB,
+ * "{1,2000}" 32 MB, "{1,3900}" 119 MB; the catalogue's largest regexes
+ * weigh a few dozen. */
+
+#define RE_MAX_WEIGHT 1000.0
+
+/* Skips a bracket expression; *p is on its '['. */
+static void re_skip_bracket(const char **p)
+{
+	const char *q = *p + 1;
+	if (*q == '^')
+		q++;
+	if (*q == ']')
+		q++;
+	while (*q && *q != ']') {
+		if (q[0] == '[' && (q[1] == ':' || q[1] == '=' || q[1] == '.')) {
+			char end = q[1];
+			const char *c = q + 2;
+			while (*c && !(c[0] == end && c[1] == ']'))
+				c++;
+			q = *c ? c + 2 : c;
+		} else {
+			q++;
+		}
+	}
+	*p = *q ? q + 1 : q;
+}
+
+/* The weight of the sequence at *p up to its closing ')' (depth > 0) or
+ * the end; sets *backref when the pattern refers back to a group. */
+static double re_weight(const char **p, int depth, bool *backref)
+{
+	double total = 0;
+	while (**p && !(**p == ')' && depth > 0)) {
+		double atom = 1;
+		char c = **p;
+		if (c == '(') {
+			(*p)++;
+			atom = 1 + (depth < 64 ? re_weight(p, depth + 1, backref)
+					       : RE_MAX_WEIGHT + 1);
+			if (**p == ')')
+				(*p)++;
+		} else if (c == '[') {
+			re_skip_bracket(p);
+		} else if (c == '\\') {
+			(*p)++;
+			if (**p >= '1' && **p <= '9')
+				*backref = true;
+			if (**p)
+				(*p)++;
+		} else {
+			(*p)++;
+		}
+		/* repetitions of that atom */
+		for (;;) {
+			if (**p == '*' || **p == '+' || **p == '?') {
+				atom *= 2;
+				(*p)++;
+			} else if (**p == '{') {
+				const char *q = *p + 1;
+				char *end;
+				unsigned long lo = strtoul(q, &end, 10);
+				unsigned long hi = lo;
+				if (end == q)
+					break; /* a literal '{' */
+				if (*end == ',') {
+					q = end + 1;
+					hi = strtoul(q, &end, 10);
+					if (end == q)
+						hi = lo + 1;
+				}
+				if (*end != '}')
+					break;
+				double times = (double)(hi > lo ? hi : lo);
+				atom *= times > 1 ? times : 1;
+				*p = end + 1;
+			} else {
+				break;
+			}
+			if (atom > RE_MAX_WEIGHT)
+				atom = RE_MAX_WEIGHT + 1;
+		}
+		total += atom;
+		if (total > RE_MAX_WEIGHT)
+			total = RE_MAX_WEIGHT + 1;
+	}
+	return total;
+}
+
+/* NULL when the extended regex s is cheap enough to compile and to run
+ * on a trainee's output (no back-reference: regexec stays linear in the
+ * text), else why not. */
+static const char *regex_too_costly(const char *s)
+{
+	bool backref = false;
+	const char *p = s;
+	double w = 0;
+	while (*p) { /* an unmatched ')' is an ordinary character */
+		w += re_weight(&p, 0, &backref);
+		if (*p == ')')
+			p++, w++;
+		if (w > RE_MAX_WEIGHT)
+			break;
+	}
+	if (w > RE_MAX_WEIGHT)
+		return "too large once its repetitions are expanded (over "
+		       "1000 atoms: nest fewer bounded repetitions such as "
+		       "{n,m})";
+	if (backref)
+		return "back-references (\\1 to \\9) are not accepted: "
+		       "matching must stay linear in the trainee's output";
+	return NULL;
+}
+
 static bool parse_matcher(ld *l, json_t *j, tl_matcher *m, int depth);
 
 static const char *const matcher_ops[] = {
@@ -675,7 +798,14 @@ static bool parse_matcher(ld *l, json_t *j, tl_matcher *m, int depth)
 			ok = false;
 		} else {
 			m->str = tl_xstrdup(json_string_value(v));
-			if (m->op == TL_MATCH_REGEX) {
+			const char *why = m->op == TL_MATCH_REGEX
+					      ? regex_too_costly(m->str)
+					      : NULL;
+			if (why) {
+				ld_err(l, "regex \"%.80s%s\": %s", m->str,
+				       strlen(m->str) > 80 ? "..." : "", why);
+				ok = false;
+			} else if (m->op == TL_MATCH_REGEX) {
 				regex_t re;
 				int rc = regcomp(&re, m->str,
 						 REG_EXTENDED | REG_NOSUB);
