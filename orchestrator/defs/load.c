@@ -699,17 +699,18 @@ static double re_weight(const char **p, int depth, bool *backref)
 				atom *= 2;
 				(*p)++;
 			} else if (**p == '{') {
+				/* {n}, {n,}, {n,m}, and glibc's {,m} and {,} */
 				const char *q = *p + 1;
 				char *end;
 				unsigned long lo = strtoul(q, &end, 10);
 				unsigned long hi = lo;
-				if (end == q)
+				if (end == q && *q != ',')
 					break; /* a literal '{' */
 				if (*end == ',') {
 					q = end + 1;
 					hi = strtoul(q, &end, 10);
 					if (end == q)
-						hi = lo + 1;
+						hi = lo + 2; /* unbounded */
 				}
 				if (*end != '}')
 					break;

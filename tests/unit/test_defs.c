@@ -237,6 +237,7 @@ TL_TEST(matchers_are_checked)
 	    {"((a{255}){255}){255}",
 	     "expect.regex: regex \"((a{255}){255}){255}\": too large once "
 	     "its repetitions are expanded"},
+	    {"((a{,255}){,255}){,255}", "too large"},
 	    {"^(a+)\\\\1$", "back-references"},
 	    {"^([0-9]{1,3}\\\\.){3}[0-9]{1,3}(/[0-9]{1,2})?$|"
 	     "^[[:alnum:]_.-]{1,253}$",
