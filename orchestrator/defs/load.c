@@ -668,18 +668,38 @@ static void re_skip_bracket(const char **p)
 	*p = *q ? q + 1 : q;
 }
 
-/* The weight of the sequence at *p up to its closing ')' (depth > 0) or
- * the end; sets *backref when the pattern refers back to a group. */
-static double re_weight(const char **p, int depth, bool *backref)
+/* What re_weight learns of a pattern besides its weight. */
+typedef struct {
+	bool backref;	 /* \1 to \9 */
+	bool empty_rep;	 /* a part that can match "" is repeated */
+} re_facts;
+
+/* The weight of the alternatives at *p up to their closing ')' (depth >
+ * 0) or the end; *nullable tells whether they can match "". */
+static double re_weight(const char **p, int depth, re_facts *f,
+			bool *nullable)
 {
 	double total = 0;
+	bool branch_null = true; /* the current alternative, so far */
+	*nullable = false;
 	while (**p && !(**p == ')' && depth > 0)) {
 		double atom = 1;
+		bool null = false;
 		char c = **p;
+		if (c == '|') {
+			*nullable |= branch_null;
+			branch_null = true;
+			(*p)++;
+			total += 1;
+			continue;
+		}
 		if (c == '(') {
 			(*p)++;
-			atom = 1 + (depth < 64 ? re_weight(p, depth + 1, backref)
-					       : RE_MAX_WEIGHT + 1);
+			if (depth < 64) {
+				atom = 1 + re_weight(p, depth + 1, f, &null);
+			} else {
+				atom = RE_MAX_WEIGHT + 1;
+			}
 			if (**p == ')')
 				(*p)++;
 		} else if (c == '[') {
@@ -687,15 +707,20 @@ static double re_weight(const char **p, int depth, bool *backref)
 		} else if (c == '\\') {
 			(*p)++;
 			if (**p >= '1' && **p <= '9')
-				*backref = true;
+				f->backref = true;
+			/* glibc's zero-width escapes */
+			null = **p && strchr("bB<>`'", **p);
 			if (**p)
 				(*p)++;
 		} else {
+			null = c == '^' || c == '$';
 			(*p)++;
 		}
 		/* repetitions of that atom */
 		for (;;) {
 			if (**p == '*' || **p == '+' || **p == '?') {
+				f->empty_rep |= null;
+				null |= **p != '+';
 				atom *= 2;
 				(*p)++;
 			} else if (**p == '{') {
@@ -714,6 +739,8 @@ static double re_weight(const char **p, int depth, bool *backref)
 				}
 				if (*end != '}')
 					break;
+				f->empty_rep |= null;
+				null |= lo == 0;
 				double times = (double)(hi > lo ? hi : lo);
 				atom *= times > 1 ? times : 1;
 				*p = end + 1;
@@ -723,23 +750,30 @@ static double re_weight(const char **p, int depth, bool *backref)
 			if (atom > RE_MAX_WEIGHT)
 				atom = RE_MAX_WEIGHT + 1;
 		}
+		branch_null &= null;
 		total += atom;
 		if (total > RE_MAX_WEIGHT)
 			total = RE_MAX_WEIGHT + 1;
 	}
+	*nullable |= branch_null;
 	return total;
 }
 
 /* NULL when the extended regex s is cheap enough to compile and to run
- * on a trainee's output (no back-reference: regexec stays linear in the
- * text), else why not. */
+ * on a trainee's output, else why not. Besides the weight: no
+ * back-reference (regexec stays linear in the text) and no repeated part
+ * that can match the empty string: glibc's regcomp takes seconds, then
+ * minutes, on "((a?)*|){3,20}", "{3,40}" at a weight of a few hundred,
+ * and such a repetition is always written more simply ("(a|b?)*" is
+ * "(a|b)*"). */
 static const char *regex_too_costly(const char *s)
 {
-	bool backref = false;
+	re_facts f = {0};
 	const char *p = s;
 	double w = 0;
+	bool null;
 	while (*p) { /* an unmatched ')' is an ordinary character */
-		w += re_weight(&p, 0, &backref);
+		w += re_weight(&p, 0, &f, &null);
 		if (*p == ')')
 			p++, w++;
 		if (w > RE_MAX_WEIGHT)
@@ -749,9 +783,13 @@ static const char *regex_too_costly(const char *s)
 		return "too large once its repetitions are expanded (over "
 		       "1000 atoms: nest fewer bounded repetitions such as "
 		       "{n,m})";
-	if (backref)
+	if (f.backref)
 		return "back-references (\\1 to \\9) are not accepted: "
 		       "matching must stay linear in the trainee's output";
+	if (f.empty_rep)
+		return "a part that can match the empty string is repeated "
+		       "(as in \"(a?)*\" or \"(a|)+\"): write the repetition "
+		       "without the empty match";
 	return NULL;
 }
 
