@@ -769,16 +769,10 @@ static double re_weight(const char **p, int depth, re_facts *f,
 static const char *regex_too_costly(const char *s)
 {
 	re_facts f = {0};
-	const char *p = s;
-	double w = 0;
 	bool null;
-	while (*p) { /* an unmatched ')' is an ordinary character */
-		w += re_weight(&p, 0, &f, &null);
-		if (*p == ')')
-			p++, w++;
-		if (w > RE_MAX_WEIGHT)
-			break;
-	}
+	/* at depth 0 an unmatched ')' is an ordinary character: the whole
+	 * pattern is read */
+	double w = re_weight(&s, 0, &f, &null);
 	if (w > RE_MAX_WEIGHT)
 		return "too large once its repetitions are expanded (over "
 		       "1000 atoms: nest fewer bounded repetitions such as "

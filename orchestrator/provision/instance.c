@@ -204,7 +204,6 @@ static void start_one(starter *s)
 	}
 	s->rc = cancelled(s->run, s->inst, s->m->id, TL_PROV_PHASE_STARTED,
 			  &s->err);
-	return;
 }
 
 static void *machine_up(void *arg)

@@ -49,10 +49,10 @@
  */
 #include <dirent.h>
 #include <errno.h>
-#include <limits.h>
-#include <stdlib.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/socket.h>
@@ -519,7 +519,7 @@ static int template_build(tl_prov *p, tl_prov_host *h,
 	virConnectGetVersion(h->conn, &hv);
 	virConnectGetLibVersion(h->conn, &lib);
 	/* "image", "qemu_version" and "libvirt_version" are read back by
-	 * warm_prune */
+	 * template_stale */
 	info = tl_xasprintf(
 	    "image %s (%s)\nmemory_mib %d\nvcpus %d\nlab_nics %zu\n"
 	    "capacity %llu\nqemu_version %lu\nlibvirt_version %lu\n"
@@ -596,7 +596,7 @@ char *tl_prov_warm_lookup(tl_prov_host *h, const tl_prov_image *img,
 	TL_AUTOFREE char *disk = tl_xasprintf("%s/disk.qcow2", dir);
 	if (!file_nonempty(state) || !file_nonempty(disk))
 		return NULL;
-	/* when it was last chosen: warm_prune leaves recent ones alone */
+	/* when it was last chosen: warm_prune_host leaves recent ones alone */
 	TL_AUTOFREE char *used = tl_xasprintf("%s/used", dir);
 	int fd = open(used, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
 	if (fd >= 0) {
@@ -672,9 +672,9 @@ static bool template_stale(tl_prov_host *h, const char *dir, char *why,
 	return false;
 }
 
-/* The name of a volume of any pool of h backed by disk, into ret (n
- * bytes); false when there is none or the pools cannot be read (then
- * ret says so: the template is kept). */
+/* Whether disk may back a volume of h: true with the volume's name in
+ * ret (n bytes), or with why it cannot be known when a pool cannot be
+ * listed (the template is kept); false when no volume uses it. */
 static bool template_backs(tl_prov_host *h, const char *disk, char *ret,
 			   size_t n)
 {
